@@ -1,0 +1,79 @@
+//! MQTT 3.1.1 and 5.0 packets: a streaming `nom` decoder, an exact-size encoder, and strict
+//! validation with typed errors. `#![no_std]` + `alloc`.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use mqtt_proto::{decode, decode_ref, Packet, ProtocolVersion, Publish, QoS};
+//!
+//! let mut publish = Publish::new("sensors/kitchen/temp", &b"21.5"[..]);
+//! publish.qos = QoS::AtLeastOnce;
+//! publish.packet_id = Some(7);
+//! let packet = Packet::Publish(publish);
+//!
+//! let mut buf = BytesMut::new();
+//! let written = packet.encode(ProtocolVersion::V5, &mut buf)?;
+//! assert_eq!(written, packet.encoded_len(ProtocolVersion::V5)?);
+//!
+//! // Borrowed view: no allocation, `topic` and `payload` point into `buf`.
+//! let (view, used) = decode_ref(&buf, ProtocolVersion::V5, 1 << 20)?.expect("whole packet");
+//! assert_eq!(used, written);
+//! if let Packet::Publish(p) = &view {
+//!     assert_eq!((p.topic, p.payload), ("sensors/kitchen/temp", &b"21.5"[..]));
+//! }
+//!
+//! // Owned form: zero-copy `Bytes` slices of the frame, removed from `buf`.
+//! let owned = decode(&mut buf, ProtocolVersion::V5, 1 << 20)?.expect("whole packet");
+//! assert_eq!(owned, packet);
+//! assert!(buf.is_empty());
+//!
+//! // A partial packet asks for more bytes and consumes nothing.
+//! assert_eq!(decode_ref(&[0x30], ProtocolVersion::V5, 1 << 20)?, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Every packet type is generic over its [`Storage`]: [`PacketRef`] (views, for the hot path and
+//! microcontrollers) and [`Packet`] (owned, `'static`, cheap to send to another thread) come
+//! from one parser. Encoding is done from the owned form.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod bytestr;
+mod error;
+mod header;
+mod packet;
+pub mod properties;
+mod reason;
+mod storage;
+pub mod topic;
+mod varint;
+mod wire;
+
+pub use bytestr::ByteStr;
+pub use error::{DecodeError, EncodeError};
+pub use header::{PacketType, ProtocolVersion, QoS};
+pub use packet::connect::{ConnAck, Connect, LastWill};
+pub use packet::disconnect::{Auth, Disconnect};
+pub use packet::publish::{PubResponse, Publish};
+pub use packet::subscribe::{
+    RetainHandling, SubAck, Subscribe, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
+};
+pub use packet::{decode, decode_ref, Packet, PacketRef};
+pub use properties::{
+    AckProperties, AuthProperties, ConnAckProperties, ConnectProperties, DisconnectProperties,
+    PublishProperties, SubscribeProperties, UnsubscribeProperties, UserProperty, WillProperties,
+};
+pub use reason::ReasonCode;
+pub use storage::{Borrowed, FromRaw, IntoOwned, Owned, SeqIter, SeqRef, Storage};
+pub use varint::MAX as MAX_REMAINING_LENGTH;
+
+/// Re-export of the `bytes` crate used in the public API.
+pub use bytes;

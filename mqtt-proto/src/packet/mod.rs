@@ -1,0 +1,305 @@
+//! The [`Packet`] enum and the two entry points of the codec: [`decode_ref`] / [`decode`] and
+//! [`Packet::encode`].
+
+pub mod connect;
+pub mod disconnect;
+pub mod publish;
+pub mod subscribe;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{DecodeError, EncodeError};
+use crate::header::{FixedHeader, PacketType, ProtocolVersion};
+use crate::storage::{Borrowed, IntoOwned, Owned, Storage};
+use crate::wire::{self, PResult};
+
+use connect::{ConnAck, Connect, ConnectSizes};
+use disconnect::{Auth, Disconnect};
+use publish::{PubResponse, Publish};
+use subscribe::{SubAck, Subscribe, Unsubscribe};
+
+/// An MQTT control packet. `Packet` (the default, [`Owned`]) holds zero-copy [`Bytes`] slices;
+/// [`PacketRef`] holds views into the decoder's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // boxing would allocate in the borrowed, no-alloc form
+pub enum Packet<S: Storage = Owned> {
+    /// CONNECT.
+    Connect(Connect<S>),
+    /// CONNACK.
+    ConnAck(ConnAck<S>),
+    /// PUBLISH.
+    Publish(Publish<S>),
+    /// PUBACK (QoS 1 acknowledgement).
+    PubAck(PubResponse<S>),
+    /// PUBREC (QoS 2, step 2).
+    PubRec(PubResponse<S>),
+    /// PUBREL (QoS 2, step 3).
+    PubRel(PubResponse<S>),
+    /// PUBCOMP (QoS 2, step 4).
+    PubComp(PubResponse<S>),
+    /// SUBSCRIBE.
+    Subscribe(Subscribe<S>),
+    /// SUBACK.
+    SubAck(SubAck<S>),
+    /// UNSUBSCRIBE.
+    Unsubscribe(Unsubscribe<S>),
+    /// UNSUBACK.
+    UnsubAck(SubAck<S>),
+    /// PINGREQ.
+    PingReq,
+    /// PINGRESP.
+    PingResp,
+    /// DISCONNECT.
+    Disconnect(Disconnect<S>),
+    /// AUTH (MQTT 5).
+    Auth(Auth<S>),
+}
+
+/// A packet whose strings, payload and lists borrow from the decoder's input.
+pub type PacketRef<'a> = Packet<Borrowed<'a>>;
+
+impl<S: Storage> Packet<S> {
+    /// The control packet type.
+    pub fn packet_type(&self) -> PacketType {
+        match self {
+            Self::Connect(_) => PacketType::Connect,
+            Self::ConnAck(_) => PacketType::ConnAck,
+            Self::Publish(_) => PacketType::Publish,
+            Self::PubAck(_) => PacketType::PubAck,
+            Self::PubRec(_) => PacketType::PubRec,
+            Self::PubRel(_) => PacketType::PubRel,
+            Self::PubComp(_) => PacketType::PubComp,
+            Self::Subscribe(_) => PacketType::Subscribe,
+            Self::SubAck(_) => PacketType::SubAck,
+            Self::Unsubscribe(_) => PacketType::Unsubscribe,
+            Self::UnsubAck(_) => PacketType::UnsubAck,
+            Self::PingReq => PacketType::PingReq,
+            Self::PingResp => PacketType::PingResp,
+            Self::Disconnect(_) => PacketType::Disconnect,
+            Self::Auth(_) => PacketType::Auth,
+        }
+    }
+}
+
+/// Decodes one packet from the front of `input` without allocating.
+///
+/// Returns `Ok(Some((packet, consumed)))`, or `Ok(None)` when `input` does not yet hold a whole
+/// packet. A packet larger than `max_size` bytes (fixed header included) is refused from its
+/// fixed header, before its body arrives.
+pub fn decode_ref(
+    input: &[u8],
+    version: ProtocolVersion,
+    max_size: usize,
+) -> Result<Option<(PacketRef<'_>, usize)>, DecodeError> {
+    let Some(header) = FixedHeader::parse(input, version, max_size)? else {
+        return Ok(None);
+    };
+    let total = header.header_len + header.remaining_len;
+    let Some(body) = input.get(header.header_len..total) else {
+        return Ok(None);
+    };
+    let packet = parse_body(header, body, version)?;
+    Ok(Some((packet, total)))
+}
+
+/// Decodes one packet from the front of `buf`, removing its bytes. The packet's strings and
+/// payload are slices of the received frame: nothing is copied.
+///
+/// Returns `Ok(None)` (leaving `buf` untouched) when `buf` does not yet hold a whole packet.
+/// On error the offending frame may have been removed; the connection cannot continue anyway.
+pub fn decode(
+    buf: &mut BytesMut,
+    version: ProtocolVersion,
+    max_size: usize,
+) -> Result<Option<Packet>, DecodeError> {
+    let Some(header) = FixedHeader::parse(buf, version, max_size)? else {
+        return Ok(None);
+    };
+    let total = header.header_len + header.remaining_len;
+    if buf.len() < total {
+        return Ok(None);
+    }
+    let frame: Bytes = buf.split_to(total).freeze();
+    let packet = parse_body(header, &frame[header.header_len..], version)?;
+    Ok(Some(packet.into_owned(&frame)))
+}
+
+fn parse_body(
+    header: FixedHeader,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<PacketRef<'_>, DecodeError> {
+    let packet = header.packet_type;
+    let v = version;
+    let result: PResult<'_, PacketRef<'_>> = match packet {
+        PacketType::Connect => Connect::parse(body).map(|(r, p)| (r, Packet::Connect(p))),
+        PacketType::ConnAck => ConnAck::parse(body, v).map(|(r, p)| (r, Packet::ConnAck(p))),
+        PacketType::Publish => {
+            Publish::parse(header.flags, body, v).map(|(r, p)| (r, Packet::Publish(p)))
+        }
+        PacketType::PubAck => {
+            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubAck(p)))
+        }
+        PacketType::PubRec => {
+            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubRec(p)))
+        }
+        PacketType::PubRel => {
+            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubRel(p)))
+        }
+        PacketType::PubComp => {
+            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubComp(p)))
+        }
+        PacketType::Subscribe => Subscribe::parse(body, v).map(|(r, p)| (r, Packet::Subscribe(p))),
+        PacketType::SubAck => SubAck::parse(packet, body, v).map(|(r, p)| (r, Packet::SubAck(p))),
+        PacketType::Unsubscribe => {
+            Unsubscribe::parse(body, v).map(|(r, p)| (r, Packet::Unsubscribe(p)))
+        }
+        PacketType::UnsubAck => {
+            SubAck::parse(packet, body, v).map(|(r, p)| (r, Packet::UnsubAck(p)))
+        }
+        PacketType::PingReq => Ok((body, Packet::PingReq)),
+        PacketType::PingResp => Ok((body, Packet::PingResp)),
+        PacketType::Disconnect => {
+            Disconnect::parse(body, v).map(|(r, p)| (r, Packet::Disconnect(p)))
+        }
+        PacketType::Auth => Auth::parse(body, v).map(|(r, p)| (r, Packet::Auth(p))),
+    };
+    match result {
+        Ok(([], p)) => Ok(p),
+        Ok((rest, _)) => Err(DecodeError::TrailingBytes {
+            packet,
+            extra: rest.len(),
+        }),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e.into_decode_error(packet)),
+        Err(nom::Err::Incomplete(_)) => Err(DecodeError::Truncated { packet }),
+    }
+}
+
+impl<'a> IntoOwned for PacketRef<'a> {
+    type Owned = Packet;
+    fn into_owned(self, frame: &Bytes) -> Packet {
+        match self {
+            Packet::Connect(p) => Packet::Connect(p.into_owned(frame)),
+            Packet::ConnAck(p) => Packet::ConnAck(p.into_owned(frame)),
+            Packet::Publish(p) => Packet::Publish(p.into_owned(frame)),
+            Packet::PubAck(p) => Packet::PubAck(p.into_owned(frame)),
+            Packet::PubRec(p) => Packet::PubRec(p.into_owned(frame)),
+            Packet::PubRel(p) => Packet::PubRel(p.into_owned(frame)),
+            Packet::PubComp(p) => Packet::PubComp(p.into_owned(frame)),
+            Packet::Subscribe(p) => Packet::Subscribe(p.into_owned(frame)),
+            Packet::SubAck(p) => Packet::SubAck(p.into_owned(frame)),
+            Packet::Unsubscribe(p) => Packet::Unsubscribe(p.into_owned(frame)),
+            Packet::UnsubAck(p) => Packet::UnsubAck(p.into_owned(frame)),
+            Packet::PingReq => Packet::PingReq,
+            Packet::PingResp => Packet::PingResp,
+            Packet::Disconnect(p) => Packet::Disconnect(p.into_owned(frame)),
+            Packet::Auth(p) => Packet::Auth(p.into_owned(frame)),
+        }
+    }
+}
+
+/// Sizes computed while validating a packet for encoding.
+enum Sizes {
+    /// Body length and property block length.
+    Body(usize, usize),
+    Connect(ConnectSizes),
+}
+
+impl Sizes {
+    fn body(&self) -> usize {
+        match self {
+            Self::Body(body, _) => *body,
+            Self::Connect(c) => c.body,
+        }
+    }
+}
+
+impl Packet<Owned> {
+    fn sizes(&self, version: ProtocolVersion) -> Result<Sizes, EncodeError> {
+        let v = version;
+        let t = self.packet_type();
+        let (body, props) = match self {
+            Self::Connect(p) => return p.sizes().map(Sizes::Connect),
+            Self::ConnAck(p) => p.sizes(v)?,
+            Self::Publish(p) => p.sizes(v)?,
+            Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
+                p.sizes(t, v)?
+            }
+            Self::Subscribe(p) => p.sizes(v)?,
+            Self::SubAck(p) | Self::UnsubAck(p) => p.sizes(t, v)?,
+            Self::Unsubscribe(p) => p.sizes(v)?,
+            Self::PingReq | Self::PingResp => (0, 0),
+            Self::Disconnect(p) => p.sizes(v)?,
+            Self::Auth(_) if v == ProtocolVersion::V311 => return Err(EncodeError::AuthInV311),
+            Self::Auth(p) => p.sizes(v)?,
+        };
+        Ok(Sizes::Body(body, props))
+    }
+
+    /// Exact number of bytes [`Self::encode`] writes, after checking that the packet may be
+    /// sent with `version`. A CONNECT is always encoded with its own `protocol`.
+    pub fn encoded_len(&self, version: ProtocolVersion) -> Result<usize, EncodeError> {
+        wire::total_len(self.sizes(version)?.body())
+    }
+
+    /// Appends the packet to `buf` with one reservation, returning the bytes written. On error
+    /// `buf` is unchanged.
+    pub fn encode(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let sizes = self.sizes(version)?;
+        let total = wire::total_len(sizes.body())?;
+        buf.reserve(total);
+        self.put(version, &sizes, buf);
+        Ok(total)
+    }
+
+    /// Writes the packet at the start of `out` without allocating, returning the bytes written.
+    pub fn encode_to_slice(
+        &self,
+        version: ProtocolVersion,
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let sizes = self.sizes(version)?;
+        let total = wire::total_len(sizes.body())?;
+        let Some(mut window) = out.get_mut(..total) else {
+            return Err(EncodeError::BufferTooSmall {
+                needed: total,
+                available: out.len(),
+            });
+        };
+        self.put(version, &sizes, &mut window);
+        Ok(total)
+    }
+
+    fn put(&self, v: ProtocolVersion, sizes: &Sizes, buf: &mut impl bytes::BufMut) {
+        let t = self.packet_type();
+        let (body, props) = match sizes {
+            Sizes::Connect(c) => {
+                if let Self::Connect(p) = self {
+                    p.put(c, buf);
+                }
+                return;
+            }
+            Sizes::Body(body, props) => (*body, *props),
+        };
+        let s = (body, props);
+        match self {
+            Self::Connect(_) => {}
+            Self::ConnAck(p) => p.put(v, s, buf),
+            Self::Publish(p) => p.put(v, s, buf),
+            Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
+                p.put(t, s, buf)
+            }
+            Self::Subscribe(p) => p.put(v, s, buf),
+            Self::SubAck(p) | Self::UnsubAck(p) => p.put(t, v, s, buf),
+            Self::Unsubscribe(p) => p.put(v, s, buf),
+            Self::PingReq => wire::put_header(buf, 0xC0, 0),
+            Self::PingResp => wire::put_header(buf, 0xD0, 0),
+            Self::Disconnect(p) => p.put(s, buf),
+            Self::Auth(p) => p.put(s, buf),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! PUBLISH and its acknowledgements PUBACK, PUBREC, PUBREL, PUBCOMP (section 3.3-3.7).
+
+use bytes::{BufMut, Bytes};
+
+use crate::bytestr::ByteStr;
+use crate::error::{DecodeError, EncodeError};
+use crate::header::{PacketType, ProtocolVersion, QoS};
+use crate::properties::{self, AckProperties, PublishProperties};
+use crate::reason::ReasonCode;
+use crate::storage::{Borrowed, IntoOwned, Owned, Storage};
+use crate::wire::{self, bad, PResult};
+
+/// PUBLISH: an application message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish<S: Storage = Owned> {
+    /// Re-delivery of an earlier attempt (QoS 1/2 only).
+    pub dup: bool,
+    /// Quality of service.
+    pub qos: QoS,
+    /// Retained message.
+    pub retain: bool,
+    /// Topic name; empty in MQTT 5 when a topic alias stands for it.
+    pub topic: S::Str,
+    /// Packet identifier: `Some` exactly when QoS > 0.
+    pub packet_id: Option<u16>,
+    /// PUBLISH properties (MQTT 5).
+    pub properties: PublishProperties<S>,
+    /// Application payload.
+    pub payload: S::Bin,
+}
+
+impl Publish<Owned> {
+    /// A QoS 0, non-retained message without properties.
+    pub fn new(topic: impl Into<ByteStr>, payload: impl Into<Bytes>) -> Self {
+        Self {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: topic.into(),
+            packet_id: None,
+            properties: PublishProperties::default(),
+            payload: payload.into(),
+        }
+    }
+}
+
+impl<'a> Publish<Borrowed<'a>> {
+    pub(crate) fn parse(flags: u8, body: &'a [u8], version: ProtocolVersion) -> PResult<'a, Self> {
+        let dup = flags & 0b1000 != 0;
+        let qos = QoS::from_u8((flags >> 1) & 0b11).map_err(wire::fail)?;
+        let retain = flags & 1 != 0;
+        if dup && qos == QoS::AtMostOnce {
+            return bad(DecodeError::DupWithQoS0);
+        }
+        let (rest, topic) = wire::string(body)?;
+        let (rest, packet_id) = if qos == QoS::AtMostOnce {
+            (rest, None)
+        } else {
+            let (r, id) = wire::packet_id(PacketType::Publish)(rest)?;
+            (r, Some(id))
+        };
+        let (payload, properties) = match version {
+            ProtocolVersion::V5 => PublishProperties::parse(rest, PacketType::Publish)?,
+            ProtocolVersion::V311 => (rest, PublishProperties::default()),
+        };
+        // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
+        if !(topic.is_empty() && properties.topic_alias.is_some()) {
+            crate::topic::validate_name(topic).map_err(wire::fail)?;
+        }
+        let publish = Publish {
+            dup,
+            qos,
+            retain,
+            topic,
+            packet_id,
+            properties,
+            payload,
+        };
+        Ok((&payload[payload.len()..], publish))
+    }
+}
+
+impl Publish<Owned> {
+    /// Body length and property length, after validation.
+    pub(crate) fn sizes(&self, version: ProtocolVersion) -> Result<(usize, usize), EncodeError> {
+        match (self.qos, self.packet_id) {
+            (QoS::AtMostOnce, Some(_)) => return Err(EncodeError::PacketIdWithQoS0),
+            (QoS::AtMostOnce, None) if self.dup => return Err(EncodeError::DupWithQoS0),
+            (QoS::AtMostOnce, None) => {}
+            (_, None | Some(0)) => {
+                return Err(EncodeError::ZeroPacketId {
+                    packet: PacketType::Publish,
+                })
+            }
+            (_, Some(_)) => {}
+        }
+        let props = self.properties.body_len()?;
+        let aliased = version == ProtocolVersion::V5 && self.properties.topic_alias.is_some();
+        if !(aliased && self.topic.is_empty()) {
+            crate::topic::validate_name(&self.topic).map_err(|e| EncodeError::from_topic(&e))?;
+        }
+        let mut body = wire::string_len(&self.topic)? + self.payload.len();
+        if self.packet_id.is_some() {
+            body += 2;
+        }
+        match version {
+            ProtocolVersion::V5 => body += properties::block_len(props)?,
+            ProtocolVersion::V311 if props != 0 => {
+                return Err(EncodeError::V5OnlyFeature {
+                    packet: PacketType::Publish,
+                })
+            }
+            ProtocolVersion::V311 => {}
+        }
+        Ok((body, props))
+    }
+
+    pub(crate) fn put(
+        &self,
+        version: ProtocolVersion,
+        sizes: (usize, usize),
+        buf: &mut impl BufMut,
+    ) {
+        let mut first = 0x30 | ((self.qos as u8) << 1);
+        if self.dup {
+            first |= 0b1000;
+        }
+        if self.retain {
+            first |= 1;
+        }
+        wire::put_header(buf, first, sizes.0);
+        wire::put_prefixed(buf, self.topic.as_bytes());
+        if let Some(id) = self.packet_id {
+            buf.put_u16(id);
+        }
+        if version == ProtocolVersion::V5 {
+            self.properties.put(buf, sizes.1);
+        }
+        buf.put_slice(&self.payload);
+    }
+}
+
+impl<'a> IntoOwned for Publish<Borrowed<'a>> {
+    type Owned = Publish<Owned>;
+    fn into_owned(self, frame: &Bytes) -> Publish<Owned> {
+        Publish {
+            dup: self.dup,
+            qos: self.qos,
+            retain: self.retain,
+            topic: self.topic.into_owned(frame),
+            packet_id: self.packet_id,
+            properties: self.properties.into_owned(frame),
+            payload: self.payload.into_owned(frame),
+        }
+    }
+}
+
+/// PUBACK, PUBREC, PUBREL or PUBCOMP: which one is given by the [`Packet`](crate::Packet)
+/// variant holding it. In MQTT 3.1.1 the reason code is always `Success` and there are no
+/// properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PubResponse<S: Storage = Owned> {
+    /// Identifier of the PUBLISH (or PUBREL) answered.
+    pub packet_id: u16,
+    /// Outcome (MQTT 5).
+    pub reason_code: ReasonCode,
+    /// Properties (MQTT 5).
+    pub properties: AckProperties<S>,
+}
+
+impl PubResponse<Owned> {
+    /// A successful response for `packet_id`.
+    pub fn new(packet_id: u16) -> Self {
+        Self {
+            packet_id,
+            reason_code: ReasonCode::Success,
+            properties: AckProperties::default(),
+        }
+    }
+}
+
+impl<'a> PubResponse<Borrowed<'a>> {
+    pub(crate) fn parse(
+        packet: PacketType,
+        body: &'a [u8],
+        version: ProtocolVersion,
+    ) -> PResult<'a, Self> {
+        let (rest, packet_id) = wire::packet_id(packet)(body)?;
+        let mut response = PubResponse {
+            packet_id,
+            reason_code: ReasonCode::Success,
+            properties: AckProperties::default(),
+        };
+        if version == ProtocolVersion::V311 || rest.is_empty() {
+            // MQTT 5 3.4.2.1: no reason code means Success.
+            return Ok((rest, response));
+        }
+        let (rest, reason_code) = wire::reason_code(packet)(rest)?;
+        response.reason_code = reason_code;
+        if rest.is_empty() {
+            // MQTT 5 3.4.2.2.1: no property length means no properties.
+            return Ok((rest, response));
+        }
+        let (rest, properties) = AckProperties::parse(rest, packet)?;
+        response.properties = properties;
+        Ok((rest, response))
+    }
+}
+
+impl PubResponse<Owned> {
+    /// Body length and property length, after validation. Uses the shortest form the spec
+    /// allows: 2 bytes for Success without properties.
+    pub(crate) fn sizes(
+        &self,
+        packet: PacketType,
+        version: ProtocolVersion,
+    ) -> Result<(usize, usize), EncodeError> {
+        if self.packet_id == 0 {
+            return Err(EncodeError::ZeroPacketId { packet });
+        }
+        let code = self.reason_code as u8;
+        if !self.reason_code.is_valid_for(packet) {
+            return Err(EncodeError::InvalidReasonCode { packet, code });
+        }
+        let props = self.properties.body_len()?;
+        let short = self.reason_code == ReasonCode::Success && props == 0;
+        match version {
+            _ if short => Ok((2, 0)),
+            ProtocolVersion::V311 => Err(EncodeError::V5OnlyFeature { packet }),
+            ProtocolVersion::V5 if props == 0 => Ok((3, 0)),
+            ProtocolVersion::V5 => Ok((3 + properties::block_len(props)?, props)),
+        }
+    }
+
+    pub(crate) fn put(&self, packet: PacketType, sizes: (usize, usize), buf: &mut impl BufMut) {
+        let first = ((packet as u8) << 4) | packet.required_flags().unwrap_or(0);
+        wire::put_header(buf, first, sizes.0);
+        buf.put_u16(self.packet_id);
+        if sizes.0 > 2 {
+            buf.put_u8(self.reason_code as u8);
+        }
+        if sizes.0 > 3 {
+            self.properties.put(buf, sizes.1);
+        }
+    }
+}
+
+impl<'a> IntoOwned for PubResponse<Borrowed<'a>> {
+    type Owned = PubResponse<Owned>;
+    fn into_owned(self, frame: &Bytes) -> PubResponse<Owned> {
+        PubResponse {
+            packet_id: self.packet_id,
+            reason_code: self.reason_code,
+            properties: self.properties.into_owned(frame),
+        }
+    }
+}

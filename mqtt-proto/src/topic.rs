@@ -1,0 +1,172 @@
+//! Topic names and topic filters (MQTT 4.7): validation and matching.
+//!
+//! ```
+//! use mqtt_proto::topic::matches;
+//! assert!(matches("sensors/+/temp", "sensors/kitchen/temp"));
+//! assert!(matches("sensors/#", "sensors"));
+//! assert!(!matches("#", "$SYS/uptime")); // [MQTT-4.7.2-1]
+//! ```
+
+use crate::error::DecodeError;
+
+const SHARE_PREFIX: &str = "$share/";
+
+/// Checks a topic name used in PUBLISH: non-empty and without wildcards [MQTT-3.3.2-2].
+/// (MQTT 5 allows an empty name with a topic alias; callers check that case.)
+pub fn validate_name(name: &str) -> Result<(), DecodeError> {
+    if name.is_empty() {
+        return Err(DecodeError::EmptyTopicName);
+    }
+    if name.bytes().any(|b| b == b'+' || b == b'#') {
+        return Err(DecodeError::WildcardInTopicName);
+    }
+    Ok(())
+}
+
+/// Checks a topic filter: non-empty; `#` only as the whole last level; `+` only as a whole
+/// level [MQTT-4.7.1-1], [MQTT-4.7.1-2]; a `$share/ShareName/filter` has a non-empty share name
+/// without wildcards and a valid filter [MQTT-4.8.2-1], [MQTT-4.8.2-2].
+pub fn validate_filter(filter: &str) -> Result<(), DecodeError> {
+    if filter.is_empty() {
+        return Err(DecodeError::EmptyTopicFilter);
+    }
+    if let Some(shared) = filter.strip_prefix(SHARE_PREFIX) {
+        let (group, inner) = shared
+            .split_once('/')
+            .ok_or(DecodeError::InvalidSharedSubscription)?;
+        if group.is_empty() || group.contains(['+', '#']) || inner.is_empty() {
+            return Err(DecodeError::InvalidSharedSubscription);
+        }
+        return validate_levels(inner);
+    }
+    validate_levels(filter)
+}
+
+fn validate_levels(filter: &str) -> Result<(), DecodeError> {
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        let wildcard_ok = match level {
+            "#" => levels.peek().is_none(),
+            "+" => true,
+            other => !other.contains(['+', '#']),
+        };
+        if !wildcard_ok {
+            return Err(DecodeError::InvalidTopicFilter);
+        }
+    }
+    Ok(())
+}
+
+/// True for a `$share/ShareName/filter` shared subscription filter.
+pub fn is_shared(filter: &str) -> bool {
+    filter.starts_with(SHARE_PREFIX)
+}
+
+/// The filter a shared subscription matches with (`$share/g/a/+` → `a/+`); other filters are
+/// returned unchanged.
+pub fn strip_share(filter: &str) -> &str {
+    filter
+        .strip_prefix(SHARE_PREFIX)
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(filter, |(_, inner)| inner)
+}
+
+/// True when the topic name `topic` matches `filter`. A filter starting with a wildcard does
+/// not match a topic starting with `$` [MQTT-4.7.2-1]; `a/#` also matches `a` [MQTT-4.7.1-2].
+/// Shared subscription filters match by their inner filter.
+pub fn matches(filter: &str, topic: &str) -> bool {
+    let filter = strip_share(filter);
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) | (None, None) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(fl), Some(tl)) if fl == tl => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mqtt_4_7_1_wildcard_placement() {
+        for ok in [
+            "#",
+            "+",
+            "a/#",
+            "a/+/b",
+            "+/+",
+            "/",
+            "a//b",
+            "+/#",
+            "$share/g/a/#",
+            "sport/+",
+        ] {
+            assert_eq!(validate_filter(ok), Ok(()), "{ok}");
+        }
+        for bad in ["a/#/b", "a+", "a/b#", "#a", "+a/b", "a/+b"] {
+            assert_eq!(
+                validate_filter(bad),
+                Err(DecodeError::InvalidTopicFilter),
+                "{bad}"
+            );
+        }
+        assert_eq!(validate_filter(""), Err(DecodeError::EmptyTopicFilter));
+        for bad in [
+            "$share/",
+            "$share//a",
+            "$share/g",
+            "$share/g/",
+            "$share/g+/a",
+        ] {
+            assert_eq!(
+                validate_filter(bad),
+                Err(DecodeError::InvalidSharedSubscription),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn mqtt_4_7_matching_rules() {
+        let cases = [
+            ("sport/tennis/player1/#", "sport/tennis/player1", true),
+            (
+                "sport/tennis/player1/#",
+                "sport/tennis/player1/ranking",
+                true,
+            ),
+            ("sport/#", "sport", true),
+            ("sport/+", "sport", false),
+            ("sport/+", "sport/", true),
+            ("+/+", "/finance", true),
+            ("/+", "/finance", true),
+            ("+", "/finance", false),
+            ("#", "$SYS/x", false),
+            ("+/monitor/Clients", "$SYS/monitor/Clients", false),
+            ("$SYS/#", "$SYS/monitor/Clients", true),
+            ("$SYS/monitor/+", "$SYS/monitor/Clients", true),
+            ("a/b", "a/b", true),
+            ("a/b", "a/b/c", false),
+            ("$share/g/a/+", "a/x", true),
+        ];
+        for (filter, topic, expected) in cases {
+            assert_eq!(matches(filter, topic), expected, "{filter} vs {topic}");
+        }
+    }
+
+    #[test]
+    fn mqtt_3_3_2_2_names_reject_wildcards() {
+        assert_eq!(validate_name("a/+"), Err(DecodeError::WildcardInTopicName));
+        assert_eq!(validate_name("a/#"), Err(DecodeError::WildcardInTopicName));
+        assert_eq!(validate_name(""), Err(DecodeError::EmptyTopicName));
+        assert_eq!(validate_name("/"), Ok(()));
+    }
+}

@@ -1,0 +1,105 @@
+//! Variable byte integers (MQTT 1.5.5): 1 to 4 bytes, 7 bits each, little end first.
+
+use bytes::BufMut;
+
+use crate::error::DecodeError;
+
+/// Largest value a variable byte integer can hold (268 435 455).
+pub const MAX: u32 = 268_435_455;
+
+/// Parses a varint at the start of `input`, returning the value and the bytes it used.
+/// `Ok(None)` when `input` ends before the last byte; an error as soon as a fifth byte would be
+/// needed or the encoding is not minimal [MQTT-1.5.5-1].
+pub(crate) fn parse_streaming(input: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    let mut value: u32 = 0;
+    for (i, &byte) in input.iter().enumerate() {
+        if i == 4 {
+            return Err(DecodeError::MalformedVarint);
+        }
+        value |= u32::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            // A last byte of 0 after the first one means a shorter encoding existed.
+            if i > 0 && byte == 0 {
+                return Err(DecodeError::NonMinimalVarint);
+            }
+            return Ok(Some((value, i + 1)));
+        }
+    }
+    if input.len() >= 4 {
+        return Err(DecodeError::MalformedVarint);
+    }
+    Ok(None)
+}
+
+/// Number of bytes `value` takes on the wire.
+pub(crate) fn encoded_len(value: u32) -> usize {
+    match value {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}
+
+/// Writes `value` (which the caller checked is at most [`MAX`]).
+pub(crate) fn put(buf: &mut impl BufMut, mut value: u32) {
+    loop {
+        let mut byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value > 0 {
+            byte |= 0x80;
+        }
+        buf.put_u8(byte);
+        if value == 0 {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn spec_table_boundaries_round_trip() {
+        // MQTT 5 table 1-1: the edges of each length.
+        for (value, bytes) in [
+            (0u32, &[0x00][..]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x01]),
+            (16_383, &[0xff, 0x7f]),
+            (16_384, &[0x80, 0x80, 0x01]),
+            (2_097_151, &[0xff, 0xff, 0x7f]),
+            (2_097_152, &[0x80, 0x80, 0x80, 0x01]),
+            (MAX, &[0xff, 0xff, 0xff, 0x7f]),
+        ] {
+            let mut out = Vec::new();
+            put(&mut out, value);
+            assert_eq!(out, bytes);
+            assert_eq!(encoded_len(value), bytes.len());
+            assert_eq!(parse_streaming(bytes), Ok(Some((value, bytes.len()))));
+        }
+    }
+
+    #[test]
+    fn incomplete_fifth_byte_and_non_minimal() {
+        assert_eq!(parse_streaming(&[0x80, 0x80]), Ok(None));
+        assert_eq!(
+            parse_streaming(&[0x80, 0x80, 0x80, 0x80]),
+            Err(DecodeError::MalformedVarint)
+        );
+        assert_eq!(
+            parse_streaming(&[0x80, 0x80, 0x80, 0x80, 0x01]),
+            Err(DecodeError::MalformedVarint)
+        );
+        assert_eq!(
+            parse_streaming(&[0x80, 0x00]),
+            Err(DecodeError::NonMinimalVarint)
+        );
+        assert_eq!(
+            parse_streaming(&[0xff, 0x80, 0x00]),
+            Err(DecodeError::NonMinimalVarint)
+        );
+    }
+}

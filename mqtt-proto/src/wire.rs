@@ -1,0 +1,163 @@
+//! Primitive fields on the wire (MQTT 1.5): integers, strings, binary data, with `nom` readers
+//! over a complete packet body and writers into any `BufMut`.
+
+use bytes::BufMut;
+use nom::error::{ErrorKind, ParseError};
+use nom::Parser;
+
+use crate::error::{DecodeError, EncodeError};
+use crate::header::PacketType;
+use crate::varint;
+
+/// Failure inside a packet body. `Eof` is turned into [`DecodeError::Truncated`] by the packet
+/// dispatcher, which knows the packet type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fail {
+    Eof,
+    Bad(DecodeError),
+}
+
+impl<I> ParseError<I> for Fail {
+    fn from_error_kind(_: I, _: ErrorKind) -> Self {
+        Fail::Eof
+    }
+    fn append(_: I, _: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+impl Fail {
+    pub(crate) fn into_decode_error(self, packet: PacketType) -> DecodeError {
+        match self {
+            Fail::Eof => DecodeError::Truncated { packet },
+            Fail::Bad(e) => e,
+        }
+    }
+}
+
+impl From<DecodeError> for Fail {
+    fn from(e: DecodeError) -> Self {
+        Fail::Bad(e)
+    }
+}
+
+/// Result of a body parser.
+pub(crate) type PResult<'a, T> = nom::IResult<&'a [u8], T, Fail>;
+
+/// A rule broken inside a body.
+pub(crate) fn bad<'a, T>(e: DecodeError) -> PResult<'a, T> {
+    Err(nom::Err::Failure(Fail::Bad(e)))
+}
+
+pub(crate) fn u8(input: &[u8]) -> PResult<'_, u8> {
+    nom::number::complete::u8(input)
+}
+
+pub(crate) fn u16(input: &[u8]) -> PResult<'_, u16> {
+    nom::number::complete::be_u16(input)
+}
+
+pub(crate) fn u32(input: &[u8]) -> PResult<'_, u32> {
+    nom::number::complete::be_u32(input)
+}
+
+/// A variable byte integer inside a body.
+pub(crate) fn varint(input: &[u8]) -> PResult<'_, u32> {
+    match varint::parse_streaming(input) {
+        Ok(Some((v, n))) => Ok((&input[n..], v)),
+        Ok(None) => Err(nom::Err::Error(Fail::Eof)),
+        Err(e) => bad(e),
+    }
+}
+
+/// Two-byte length followed by that many bytes (MQTT 1.5.6).
+pub(crate) fn binary(input: &[u8]) -> PResult<'_, &[u8]> {
+    nom::multi::length_data(nom::number::complete::be_u16).parse(input)
+}
+
+/// A UTF-8 encoded string (MQTT 1.5.4): well-formed, no U+0000.
+pub(crate) fn string(input: &[u8]) -> PResult<'_, &str> {
+    let (rest, raw) = binary(input)?;
+    match check_utf8(raw) {
+        Ok(s) => Ok((rest, s)),
+        Err(e) => bad(e),
+    }
+}
+
+/// Validates an MQTT string. Rust's UTF-8 check already rejects encoded surrogates
+/// (U+D800..U+DFFF) and overlong forms [MQTT-1.5.4-1]; U+0000 is checked here [MQTT-1.5.4-2].
+pub(crate) fn check_utf8(raw: &[u8]) -> Result<&str, DecodeError> {
+    let s = core::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
+    if raw.contains(&0) {
+        return Err(DecodeError::NullCharacter);
+    }
+    Ok(s)
+}
+
+/// A packet identifier, which may not be 0 [MQTT-2.2.1-3].
+pub(crate) fn packet_id(packet: PacketType) -> impl Fn(&[u8]) -> PResult<'_, u16> {
+    move |input| {
+        let (rest, id) = u16(input)?;
+        if id == 0 {
+            return bad(DecodeError::ZeroPacketId { packet });
+        }
+        Ok((rest, id))
+    }
+}
+
+/// Wire length of a string, checking the sender's rules first.
+pub(crate) fn string_len(s: &str) -> Result<usize, EncodeError> {
+    if s.len() > usize::from(u16::MAX) {
+        return Err(EncodeError::StringTooLong(s.len()));
+    }
+    if s.as_bytes().contains(&0) {
+        return Err(EncodeError::NullCharacter);
+    }
+    Ok(2 + s.len())
+}
+
+/// Wire length of binary data.
+pub(crate) fn binary_len(b: &[u8]) -> Result<usize, EncodeError> {
+    if b.len() > usize::from(u16::MAX) {
+        return Err(EncodeError::BinaryTooLong(b.len()));
+    }
+    Ok(2 + b.len())
+}
+
+/// Writes a length-prefixed field whose length was checked by [`string_len`] / [`binary_len`].
+pub(crate) fn put_prefixed(buf: &mut impl BufMut, b: &[u8]) {
+    buf.put_u16(b.len() as u16);
+    buf.put_slice(b);
+}
+
+/// Turns a rule broken inside a body into a parser failure (for use with `?`).
+pub(crate) fn fail(e: DecodeError) -> nom::Err<Fail> {
+    nom::Err::Failure(Fail::Bad(e))
+}
+
+/// A reason code byte that must be one `packet` may carry (MQTT 5).
+pub(crate) fn reason_code(
+    packet: PacketType,
+) -> impl Fn(&[u8]) -> PResult<'_, crate::reason::ReasonCode> {
+    move |input| {
+        let (rest, code) = u8(input)?;
+        match crate::reason::ReasonCode::from_u8(code).filter(|c| c.is_valid_for(packet)) {
+            Some(c) => Ok((rest, c)),
+            None => bad(DecodeError::InvalidReasonCode { packet, code }),
+        }
+    }
+}
+
+/// Size of a whole packet whose body (remaining length) is `body` bytes.
+pub(crate) fn total_len(body: usize) -> Result<usize, EncodeError> {
+    match u32::try_from(body) {
+        Ok(len) if len <= varint::MAX => Ok(1 + varint::encoded_len(len) + body),
+        _ => Err(EncodeError::PacketTooLarge(body)),
+    }
+}
+
+/// Writes a fixed header; `body` was checked by [`total_len`].
+pub(crate) fn put_header(buf: &mut impl BufMut, first_byte: u8, body: usize) {
+    buf.put_u8(first_byte);
+    varint::put(buf, body as u32);
+}
