@@ -2,6 +2,8 @@
 //! specifications: each is decoded (whole and split at every byte) and the expected packet is
 //! encoded back to the same bytes.
 
+#![allow(clippy::needless_pass_by_value, clippy::default_trait_access)]
+
 mod common;
 
 use bytes::Bytes;

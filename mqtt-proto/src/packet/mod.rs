@@ -291,7 +291,7 @@ impl Packet<Owned> {
             Self::ConnAck(p) => p.put(v, s, buf),
             Self::Publish(p) => p.put(v, s, buf),
             Self::PubAck(p) | Self::PubRec(p) | Self::PubRel(p) | Self::PubComp(p) => {
-                p.put(t, s, buf)
+                p.put(t, s, buf);
             }
             Self::Subscribe(p) => p.put(v, s, buf),
             Self::SubAck(p) | Self::UnsubAck(p) => p.put(t, v, s, buf),

@@ -1,6 +1,6 @@
 //! MQTT 5 properties: one struct per packet family, each listing exactly the properties that
 //! packet may carry (MQTT 5 section 2.2.2.2). A property outside the list, a repeated one, or a
-//! forbidden value is a typed [`DecodeError`](crate::DecodeError).
+//! forbidden value is a typed [`DecodeError`].
 
 pub mod id;
 mod slot;
