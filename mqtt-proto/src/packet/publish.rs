@@ -140,6 +140,41 @@ impl Publish<Owned> {
     }
 }
 
+impl Publish<Owned> {
+    /// Sets the QoS (builder style). A packet identifier is still needed for QoS 1/2.
+    #[must_use]
+    pub fn with_qos(mut self, qos: QoS) -> Self {
+        self.qos = qos;
+        self
+    }
+
+    /// Sets the RETAIN flag (builder style).
+    #[must_use]
+    pub fn with_retain(mut self, retain: bool) -> Self {
+        self.retain = retain;
+        self
+    }
+
+    /// Exact encoded size, after checking the sender's rules (same as [`Packet::encoded_len`](crate::Packet::encoded_len)).
+    pub fn encoded_len(&self, version: ProtocolVersion) -> Result<usize, EncodeError> {
+        wire::total_len(self.sizes(version)?.0)
+    }
+
+    /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
+    /// building a `Packet`).
+    pub fn encode(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let sizes = self.sizes(version)?;
+        let total = wire::total_len(sizes.0)?;
+        buf.reserve(total);
+        self.put(version, sizes, buf);
+        Ok(total)
+    }
+}
+
 impl<'a> IntoOwned for Publish<Borrowed<'a>> {
     type Owned = Publish<Owned>;
     fn into_owned(self, frame: &Bytes) -> Publish<Owned> {
@@ -242,6 +277,31 @@ impl PubResponse<Owned> {
         if sizes.0 > 3 {
             self.properties.put(buf, sizes.1);
         }
+    }
+}
+
+impl PubResponse<Owned> {
+    /// Appends this response as `packet` (PUBACK, PUBREC, PUBREL or PUBCOMP) to `buf`.
+    pub fn encode(
+        &self,
+        packet: PacketType,
+        version: ProtocolVersion,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        if !matches!(
+            packet,
+            PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp
+        ) {
+            return Err(EncodeError::InvalidReasonCode {
+                packet,
+                code: self.reason_code as u8,
+            });
+        }
+        let sizes = self.sizes(packet, version)?;
+        let total = wire::total_len(sizes.0)?;
+        buf.reserve(total);
+        self.put(packet, sizes, buf);
+        Ok(total)
     }
 }
 

@@ -1,0 +1,306 @@
+//! Bytes and packets from the server.
+
+use mqtt_proto::{
+    decode, Packet, PacketType, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode, SubAck,
+};
+
+use super::{Client, PendingAck, State};
+use crate::error::ProtocolError;
+use crate::event::{AckToken, Delivery, Event};
+use crate::store::{Outgoing, Store};
+use crate::time::Instant;
+
+impl<S: Store> Client<S> {
+    /// Bytes read from the transport. On a protocol violation by the server the engine queues
+    /// DISCONNECT (MQTT 5), emits [`Event::Disconnected`], and returns the error too; the
+    /// driver writes what `poll_output` returns and closes the transport.
+    pub fn handle_input(&mut self, bytes: &[u8], now: Instant) -> Result<(), ProtocolError> {
+        if !matches!(
+            self.state,
+            State::Connecting { .. } | State::Connected { .. }
+        ) {
+            return Ok(());
+        }
+        self.timeout_pending = true;
+        self.last_received = now;
+        self.read_buf.extend_from_slice(bytes);
+        let max = self.options.max_incoming_packet as usize;
+        let connection = self.connection;
+        while connection == self.connection && self.read_buf_usable() {
+            let result = match decode(&mut self.read_buf, self.options.version, max) {
+                Ok(Some(packet)) => self.handle_packet(packet, now),
+                Ok(None) => break,
+                Err(e) => Err(ProtocolError::Decode(e)),
+            };
+            if let Err(e) = result {
+                self.protocol_violation(e.clone(), now);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_buf_usable(&self) -> bool {
+        !self.read_buf.is_empty()
+            && matches!(
+                self.state,
+                State::Connecting { .. } | State::Connected { .. }
+            )
+    }
+
+    fn handle_packet(&mut self, packet: Packet, now: Instant) -> Result<(), ProtocolError> {
+        if let State::Connecting { .. } = self.state {
+            return match packet {
+                Packet::ConnAck(ack) => self.on_connack(ack, now),
+                Packet::Auth(_) => Err(ProtocolError::AuthNotSupported),
+                // [MQTT-3.2.0-1]: nothing but CONNACK (or AUTH) comes first.
+                other => Err(ProtocolError::UnexpectedPacket(other.packet_type())),
+            };
+        }
+        match packet {
+            Packet::Publish(p) => self.on_publish(p, now),
+            Packet::PubAck(r) => self.on_puback(&r, now),
+            Packet::PubRec(r) => self.on_pubrec(&r, now),
+            Packet::PubRel(r) => {
+                self.on_pubrel(&r, now);
+                Ok(())
+            }
+            Packet::PubComp(r) => self.on_pubcomp(&r, now),
+            Packet::SubAck(ack) => self.on_suback(ack),
+            Packet::UnsubAck(ack) => self.on_unsuback(ack),
+            Packet::PingResp => {
+                self.ping_sent = None;
+                Ok(())
+            }
+            Packet::Disconnect(d) => {
+                self.on_server_disconnect(d, now);
+                Ok(())
+            }
+            Packet::Auth(_) => Err(ProtocolError::AuthNotSupported),
+            // [MQTT-3.2.0-2]: one CONNACK per connection; the rest only go client → server.
+            other => Err(ProtocolError::UnexpectedPacket(other.packet_type())),
+        }
+    }
+
+    fn on_publish(&mut self, mut publish: Publish, now: Instant) -> Result<(), ProtocolError> {
+        if let Some(alias) = publish.properties.topic_alias {
+            self.resolve_alias(&mut publish, alias)?;
+        }
+        let packet_id = publish.packet_id.unwrap_or(0);
+        match publish.qos {
+            QoS::AtMostOnce => self.deliver(publish, None),
+            QoS::AtLeastOnce => {
+                self.take_receive_slot()?;
+                if self.options.manual_acks {
+                    self.deliver(publish, Some(QoS::AtLeastOnce));
+                } else {
+                    self.deliver(publish, None);
+                    // [MQTT-4.3.2-4], in arrival order [MQTT-4.6.0-2]
+                    self.incoming_unacked = self.incoming_unacked.saturating_sub(1);
+                    self.send_response(PacketType::PubAck, packet_id, ReasonCode::Success, now);
+                }
+            }
+            QoS::ExactlyOnce => {
+                if self.store.contains_incoming(packet_id) {
+                    // Already received: acknowledge again, deliver nothing [MQTT-4.3.3-10].
+                    self.send_response(PacketType::PubRec, packet_id, ReasonCode::Success, now);
+                    return Ok(());
+                }
+                if self.pending_acks.iter().any(|p| p.packet_id == packet_id) {
+                    // Delivered, still awaiting the application's ack: nothing to send yet.
+                    return Ok(());
+                }
+                self.take_receive_slot()?;
+                if self.options.manual_acks {
+                    self.deliver(publish, Some(QoS::ExactlyOnce));
+                } else {
+                    self.deliver(publish, None);
+                    // [MQTT-4.3.3-8]
+                    self.store.insert_incoming(packet_id);
+                    self.send_response(PacketType::PubRec, packet_id, ReasonCode::Success, now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [MQTT-3.3.2-10]: aliases 1..=our maximum; an empty topic must name a known alias.
+    fn resolve_alias(&mut self, publish: &mut Publish, alias: u16) -> Result<(), ProtocolError> {
+        if self.options.version != ProtocolVersion::V5
+            || alias == 0
+            || alias > self.options.topic_alias_maximum
+        {
+            return Err(ProtocolError::TopicAliasInvalid(alias));
+        }
+        if publish.topic.is_empty() {
+            let topic = self
+                .aliases_in
+                .get(&alias)
+                .ok_or(ProtocolError::TopicAliasInvalid(alias))?;
+            publish.topic = topic.clone();
+        } else {
+            self.aliases_in.insert(alias, publish.topic.clone());
+        }
+        Ok(())
+    }
+
+    /// Counts an incoming QoS 1/2 publish against our Receive Maximum (MQTT 5).
+    fn take_receive_slot(&mut self) -> Result<(), ProtocolError> {
+        if self.options.version == ProtocolVersion::V5
+            && self.incoming_unacked >= usize::from(self.options.receive_maximum)
+        {
+            // [MQTT-3.3.4-9]
+            return Err(ProtocolError::ReceiveMaximumExceeded);
+        }
+        self.incoming_unacked += 1;
+        Ok(())
+    }
+
+    fn deliver(&mut self, publish: Publish, manual_ack: Option<QoS>) {
+        let ack = manual_ack.map(|qos| {
+            let packet_id = publish.packet_id.unwrap_or(0);
+            self.pending_acks.push_back(PendingAck {
+                packet_id,
+                qos,
+                acked: false,
+            });
+            AckToken {
+                packet_id,
+                qos,
+                connection: self.connection,
+            }
+        });
+        self.events
+            .push_back(Event::Message(Delivery { publish, ack }));
+    }
+
+    fn on_puback(&mut self, r: &PubResponse, now: Instant) -> Result<(), ProtocolError> {
+        match self.store.get_outgoing(r.packet_id) {
+            Some(Outgoing::Publish(p)) if p.qos == QoS::AtLeastOnce => {}
+            _ => return Err(unknown(PacketType::PubAck, r.packet_id)),
+        }
+        self.store.remove_outgoing(r.packet_id);
+        self.complete(r.packet_id, r.reason_code, now);
+        Ok(())
+    }
+
+    fn on_pubrec(&mut self, r: &PubResponse, now: Instant) -> Result<(), ProtocolError> {
+        match self.store.get_outgoing(r.packet_id) {
+            Some(Outgoing::Publish(p)) if p.qos == QoS::ExactlyOnce => {}
+            // PUBREC again for a released message: release again.
+            Some(Outgoing::Release(_)) => {
+                self.send_response(PacketType::PubRel, r.packet_id, ReasonCode::Success, now);
+                return Ok(());
+            }
+            _ => return Err(unknown(PacketType::PubRec, r.packet_id)),
+        }
+        self.store.remove_outgoing(r.packet_id);
+        if r.reason_code.is_success() {
+            // [MQTT-4.3.3-4]; PUBRELs follow PUBREC order [MQTT-4.6.0-4].
+            self.store.push_outgoing(Outgoing::Release(r.packet_id));
+            self.send_response(PacketType::PubRel, r.packet_id, ReasonCode::Success, now);
+        } else {
+            // [MQTT-4.4.0-2]: refused, acknowledged, never retransmitted.
+            self.complete(r.packet_id, r.reason_code, now);
+        }
+        Ok(())
+    }
+
+    /// [MQTT-4.3.3-11]; an unknown identifier gets PUBCOMP "Packet Identifier not found".
+    fn on_pubrel(&mut self, r: &PubResponse, now: Instant) {
+        let code = if self.store.remove_incoming(r.packet_id) {
+            self.incoming_unacked = self.incoming_unacked.saturating_sub(1);
+            ReasonCode::Success
+        } else {
+            ReasonCode::PacketIdentifierNotFound
+        };
+        self.send_response(PacketType::PubComp, r.packet_id, code, now);
+    }
+
+    fn on_pubcomp(&mut self, r: &PubResponse, now: Instant) -> Result<(), ProtocolError> {
+        if !matches!(
+            self.store.get_outgoing(r.packet_id),
+            Some(Outgoing::Release(_))
+        ) {
+            return Err(unknown(PacketType::PubComp, r.packet_id));
+        }
+        self.store.remove_outgoing(r.packet_id);
+        self.complete(r.packet_id, r.reason_code, now);
+        Ok(())
+    }
+
+    /// A QoS 1/2 publish is done: its identifier and send-quota slot are free again.
+    fn complete(&mut self, packet_id: u16, reason_code: ReasonCode, now: Instant) {
+        self.free_id(packet_id);
+        self.events.push_back(Event::PublishComplete {
+            packet_id,
+            reason_code,
+        });
+        self.flush_queue(now);
+    }
+
+    fn on_suback(&mut self, ack: SubAck) -> Result<(), ProtocolError> {
+        let Some(request) = self.pending_subscribes.get(&ack.packet_id) else {
+            return Err(unknown(PacketType::SubAck, ack.packet_id));
+        };
+        if request.subscriptions.len() != ack.reason_codes.len() {
+            return Err(ProtocolError::AckCountMismatch {
+                packet: PacketType::SubAck,
+                expected: request.subscriptions.len(),
+                got: ack.reason_codes.len(),
+            });
+        }
+        let Some(request) = self.pending_subscribes.remove(&ack.packet_id) else {
+            return Ok(());
+        };
+        let mut results = alloc::vec::Vec::with_capacity(ack.reason_codes.len());
+        for (sub, code) in request.subscriptions.into_iter().zip(ack.reason_codes) {
+            if let Some(qos) = code.granted_qos() {
+                self.subscriptions.insert(sub.filter, sub.options);
+                results.push(Ok(qos));
+            } else {
+                self.subscriptions.remove(&sub.filter);
+                results.push(Err(code));
+            }
+        }
+        self.free_id(ack.packet_id);
+        self.events.push_back(Event::Subscribed {
+            packet_id: ack.packet_id,
+            results,
+        });
+        Ok(())
+    }
+
+    fn on_unsuback(&mut self, ack: SubAck) -> Result<(), ProtocolError> {
+        let Some(request) = self.pending_unsubscribes.get(&ack.packet_id) else {
+            return Err(unknown(PacketType::UnsubAck, ack.packet_id));
+        };
+        let expected = request.filters.len();
+        let results = match self.options.version {
+            ProtocolVersion::V311 => alloc::vec![ReasonCode::Success; expected],
+            ProtocolVersion::V5 if ack.reason_codes.len() == expected => ack.reason_codes,
+            ProtocolVersion::V5 => {
+                return Err(ProtocolError::AckCountMismatch {
+                    packet: PacketType::UnsubAck,
+                    expected,
+                    got: ack.reason_codes.len(),
+                })
+            }
+        };
+        if let Some(request) = self.pending_unsubscribes.remove(&ack.packet_id) {
+            for filter in &request.filters {
+                self.subscriptions.remove(filter);
+            }
+        }
+        self.free_id(ack.packet_id);
+        self.events.push_back(Event::Unsubscribed {
+            packet_id: ack.packet_id,
+            results,
+        });
+        Ok(())
+    }
+}
+
+fn unknown(packet: PacketType, packet_id: u16) -> ProtocolError {
+    ProtocolError::UnknownPacketId { packet, packet_id }
+}

@@ -1,0 +1,179 @@
+//! Everything that writes packets: publishes through the send quota and topic aliases,
+//! acknowledgements, and the checks against the server's limits.
+
+use core::mem;
+
+use mqtt_proto::{Packet, PacketType, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode};
+
+use super::{Client, State};
+use crate::error::Error;
+use crate::event::{Event, PublishFailure};
+use crate::store::{Outgoing, Store};
+use crate::time::Instant;
+
+impl<S: Store> Client<S> {
+    /// Checks a publish against the protocol and the server's limits.
+    pub(crate) fn check_publish(&self, publish: &Publish) -> Result<(), Error> {
+        if publish.qos > self.server.max_qos {
+            // [MQTT-3.2.2-11]
+            return Err(Error::QoSNotSupported {
+                requested: publish.qos,
+                max: self.server.max_qos,
+            });
+        }
+        if publish.retain && !self.server.retain_available {
+            // [MQTT-3.2.2-14]
+            return Err(Error::RetainNotSupported);
+        }
+        let size = publish.encoded_len(self.options.version)?;
+        self.check_limit(size)
+    }
+
+    pub(crate) fn check_size(&self, packet: &Packet) -> Result<(), Error> {
+        let size = packet.encoded_len(self.options.version)?;
+        self.check_limit(size)
+    }
+
+    fn check_limit(&self, size: usize) -> Result<(), Error> {
+        match self.server.max_packet_size {
+            // [MQTT-3.2.2-15]
+            Some(max) if size > max as usize => Err(Error::PacketTooLarge { size, max }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Encodes a packet into the output (the packet was validated when it was accepted).
+    pub(crate) fn send_packet(&mut self, packet: &Packet, now: Instant) {
+        if packet.encode(self.options.version, &mut self.out).is_ok() {
+            self.last_sent = now;
+        }
+    }
+
+    /// Sends queued publishes while connected and within the send quota: the smaller of the
+    /// server's Receive Maximum and our own limit [MQTT-3.3.4-7], [MQTT-4.9.0-2]. QoS 0
+    /// messages keep their place in the queue.
+    pub(crate) fn flush_queue(&mut self, now: Instant) {
+        if !self.is_connected() {
+            return;
+        }
+        let quota = usize::from(self.server.receive_maximum.min(self.options.max_inflight));
+        while let Some(front) = self.queue.front() {
+            if front.qos != QoS::AtMostOnce && self.store.outgoing_len() >= quota {
+                break;
+            }
+            let Some(mut publish) = self.queue.pop_front() else {
+                break;
+            };
+            match self.send_new_publish(&mut publish, now) {
+                Ok(()) if publish.qos != QoS::AtMostOnce => {
+                    self.store.push_outgoing(Outgoing::Publish(publish));
+                }
+                Ok(()) => {}
+                Err(e) => self.fail_publish(&publish, PublishFailure::Refused(e)),
+            }
+        }
+    }
+
+    pub(crate) fn fail_publish(&mut self, publish: &Publish, reason: PublishFailure) {
+        if let Some(id) = publish.packet_id {
+            self.free_id(id);
+        }
+        self.events.push_back(Event::PublishFailed {
+            packet_id: publish.packet_id,
+            reason,
+        });
+    }
+
+    /// First transmission: DUP 0 [MQTT-4.3.1-1], [MQTT-4.3.2-2], [MQTT-4.3.3-2], with a topic
+    /// alias when the server accepts them (never above its maximum, [MQTT-3.2.2-17],
+    /// [MQTT-3.3.2-9]). The stored copy keeps its full topic.
+    fn send_new_publish(&mut self, publish: &mut Publish, now: Instant) -> Result<(), Error> {
+        publish.dup = false;
+        let max = self.server.topic_alias_maximum;
+        if self.options.version == ProtocolVersion::V5 && max > 0 {
+            if let Some(&alias) = self.aliases_out.get(&publish.topic) {
+                let topic = mem::take(&mut publish.topic);
+                publish.properties.topic_alias = Some(alias);
+                let result = publish.encode(self.options.version, &mut self.out);
+                publish.topic = topic;
+                publish.properties.topic_alias = None;
+                result?;
+                self.last_sent = now;
+                return Ok(());
+            }
+            if self.aliases_out.len() < usize::from(max) {
+                let alias = self.aliases_out.len() as u16 + 1;
+                publish.properties.topic_alias = Some(alias);
+                let result = publish.encode(self.options.version, &mut self.out);
+                publish.properties.topic_alias = None;
+                result?;
+                self.aliases_out.insert(publish.topic.clone(), alias);
+                self.last_sent = now;
+                return Ok(());
+            }
+        }
+        publish.encode(self.options.version, &mut self.out)?;
+        self.last_sent = now;
+        Ok(())
+    }
+
+    /// Re-sends what the session holds, in the original order, with DUP set and the full topic
+    /// [MQTT-4.4.0-1], [MQTT-4.6.0-1], [MQTT-3.3.1-1].
+    pub(crate) fn resend_session(&mut self, now: Instant) {
+        let version = self.options.version;
+        for entry in self.store.outgoing() {
+            match entry {
+                Outgoing::Publish(p) => {
+                    let mut again = p.clone();
+                    again.dup = true;
+                    let _ = again.encode(version, &mut self.out);
+                }
+                Outgoing::Release(id) => {
+                    let _ =
+                        PubResponse::new(*id).encode(PacketType::PubRel, version, &mut self.out);
+                }
+            }
+        }
+        self.last_sent = now;
+    }
+
+    /// Sends PUBACK, PUBREC, PUBREL or PUBCOMP.
+    pub(crate) fn send_response(
+        &mut self,
+        packet: PacketType,
+        packet_id: u16,
+        code: ReasonCode,
+        now: Instant,
+    ) {
+        let mut response = PubResponse::new(packet_id);
+        if self.options.version == ProtocolVersion::V5 {
+            response.reason_code = code;
+        }
+        if response
+            .encode(packet, self.options.version, &mut self.out)
+            .is_ok()
+        {
+            self.last_sent = now;
+        }
+    }
+
+    /// Sends the acknowledgements of manual-ack deliveries that the application acknowledged,
+    /// stopping at the first one still waiting so they leave in arrival order.
+    pub(crate) fn send_ready_acks(&mut self, now: Instant) {
+        if !matches!(self.state, State::Connected { .. }) {
+            return;
+        }
+        while self.pending_acks.front().is_some_and(|p| p.acked) {
+            let Some(p) = self.pending_acks.pop_front() else {
+                break;
+            };
+            if p.qos == QoS::ExactlyOnce {
+                self.store.insert_incoming(p.packet_id);
+                self.send_response(PacketType::PubRec, p.packet_id, ReasonCode::Success, now);
+            } else {
+                self.incoming_unacked = self.incoming_unacked.saturating_sub(1);
+                self.send_response(PacketType::PubAck, p.packet_id, ReasonCode::Success, now);
+            }
+        }
+    }
+}
