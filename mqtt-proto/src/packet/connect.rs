@@ -38,6 +38,20 @@ impl LastWill<Owned> {
             properties: WillProperties::default(),
         }
     }
+
+    /// Sets the will QoS (builder style).
+    #[must_use]
+    pub fn with_qos(mut self, qos: QoS) -> Self {
+        self.qos = qos;
+        self
+    }
+
+    /// Sets the will RETAIN flag (builder style).
+    #[must_use]
+    pub fn with_retain(mut self, retain: bool) -> Self {
+        self.retain = retain;
+        self
+    }
 }
 
 /// CONNECT: the first packet a client sends.

@@ -1,0 +1,415 @@
+//! Outgoing publishes: QoS 0/1/2 flows, packet identifiers, the send quota and the queue.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{publishes, types, Harness};
+use mqtt_engine::{Error, Event, Options};
+use mqtt_proto::{
+    ConnAckProperties, Packet, PacketType, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode,
+};
+
+#[test]
+fn mqtt_4_3_1_1_qos0_has_no_id_and_dup_0() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut h = Harness::new(Options::new("c").protocol(version));
+        h.connect(false);
+        assert_eq!(h.publish("t", b"x", QoS::AtMostOnce), None);
+        let sent = h.take_sent();
+        let p = publishes(&sent)[0];
+        assert_eq!((p.qos, p.packet_id, p.dup), (QoS::AtMostOnce, None, false));
+        assert!(h.client.is_idle());
+    }
+}
+
+#[test]
+fn mqtt_4_3_2_qos1_unacknowledged_until_puback() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut h = Harness::new(Options::new("c").protocol(version));
+        h.connect(false);
+        h.take_events();
+        let id = h
+            .publish("t", b"x", QoS::AtLeastOnce)
+            .expect("QoS 1 gets an id");
+        let sent = h.take_sent();
+        // [MQTT-4.3.2-2]
+        let p = publishes(&sent)[0];
+        assert_eq!(
+            (p.qos, p.packet_id, p.dup),
+            (QoS::AtLeastOnce, Some(id), false)
+        );
+        // [MQTT-4.3.2-3]
+        assert_eq!(h.client.inflight_len(), 1);
+        h.puback(id);
+        assert_eq!(h.client.inflight_len(), 0);
+        assert_eq!(
+            h.take_events(),
+            [Event::PublishComplete {
+                packet_id: id,
+                reason_code: ReasonCode::Success
+            }]
+        );
+    }
+}
+
+#[test]
+fn mqtt_4_3_3_qos2_publish_pubrec_pubrel_pubcomp() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut h = Harness::new(Options::new("c").protocol(version));
+        h.connect(false);
+        h.take_events();
+        let id = h.publish("t", b"x", QoS::ExactlyOnce).expect("id");
+        assert_eq!(types(&h.take_sent()), [PacketType::Publish]);
+        h.send(Packet::PubRec(PubResponse::new(id)));
+        // [MQTT-4.3.3-4]
+        assert_eq!(h.take_sent(), [Packet::PubRel(PubResponse::new(id))]);
+        assert!(
+            h.take_events().is_empty(),
+            "not complete before PUBCOMP [MQTT-4.3.3-5]"
+        );
+        h.send(Packet::PubComp(PubResponse::new(id)));
+        assert_eq!(
+            h.take_events(),
+            [Event::PublishComplete {
+                packet_id: id,
+                reason_code: ReasonCode::Success
+            }]
+        );
+        assert!(h.client.is_idle());
+    }
+}
+
+#[test]
+fn mqtt_4_4_0_2_pubrec_failure_completes_without_pubrel() {
+    let mut h = Harness::v5("c");
+    h.connect(false);
+    h.take_events();
+    let id = h.publish("t", b"x", QoS::ExactlyOnce).expect("id");
+    h.take_sent();
+    let refused = PubResponse {
+        reason_code: ReasonCode::NotAuthorized,
+        ..PubResponse::new(id)
+    };
+    h.send(Packet::PubRec(refused));
+    assert!(h.take_sent().is_empty(), "no PUBREL after a failed PUBREC");
+    assert_eq!(
+        h.take_events(),
+        [Event::PublishComplete {
+            packet_id: id,
+            reason_code: ReasonCode::NotAuthorized
+        }]
+    );
+    assert!(h.client.is_idle());
+}
+
+#[test]
+fn mqtt_2_2_1_3_ids_are_unused_and_non_zero() {
+    let mut h = Harness::v5("c");
+    h.connect(false);
+    let mut in_flight = HashSet::new();
+    for _ in 0..1_000 {
+        let id = h.publish("t", b"x", QoS::AtLeastOnce).expect("id");
+        assert_ne!(id, 0);
+        assert!(in_flight.insert(id), "id {id} reused while in flight");
+    }
+    // Complete half, publish more: none of the still-unacknowledged ids comes back.
+    let done: Vec<u16> = in_flight.iter().copied().filter(|id| id % 2 == 0).collect();
+    for id in &done {
+        h.puback(*id);
+        in_flight.remove(id);
+    }
+    for _ in 0..1_000 {
+        let id = h.publish("t", b"x", QoS::AtLeastOnce).expect("id");
+        assert!(in_flight.insert(id), "id {id} reused while in flight");
+    }
+}
+
+#[test]
+fn ids_wrap_around_skipping_those_in_use() {
+    let mut h = Harness::new(Options::new("c").max_queued(70_000));
+    h.connect(false);
+    let first = h.publish("t", b"x", QoS::AtLeastOnce).expect("id");
+    for _ in 0..65_534 {
+        h.client
+            .publish(Publish::new("t", "x").with_qos(QoS::AtLeastOnce), h.now)
+            .expect("id");
+    }
+    let exhausted = h
+        .client
+        .publish(Publish::new("t", "x").with_qos(QoS::AtLeastOnce), h.now);
+    assert_eq!(exhausted, Err(Error::PacketIdsExhausted));
+    h.pump();
+    h.puback(first);
+    let again = h
+        .client
+        .publish(Publish::new("t", "x").with_qos(QoS::AtLeastOnce), h.now);
+    assert_eq!(again, Ok(Some(first)), "the one free id is found");
+}
+
+#[test]
+fn mqtt_3_3_4_7_send_quota_is_the_servers_receive_maximum() {
+    let mut h = Harness::v5("c");
+    h.connect_with(
+        false,
+        ConnAckProperties {
+            receive_maximum: Some(2),
+            ..Default::default()
+        },
+    );
+    let ids: Vec<u16> = (0..5)
+        .map(|_| h.publish("t", b"x", QoS::AtLeastOnce).expect("id"))
+        .collect();
+    let sent = h.take_sent();
+    assert_eq!(
+        publishes(&sent)
+            .iter()
+            .map(|p| p.packet_id)
+            .collect::<Vec<_>>(),
+        [Some(ids[0]), Some(ids[1])]
+    );
+    assert_eq!((h.client.inflight_len(), h.client.queued_len()), (2, 3));
+    // [MQTT-4.9.0-2]: each acknowledgement frees one slot, and order is kept.
+    h.puback(ids[0]);
+    assert_eq!(publishes(&h.take_sent())[0].packet_id, Some(ids[2]));
+    h.puback(ids[1]);
+    h.puback(ids[2]);
+    let sent = h.take_sent();
+    assert_eq!(
+        publishes(&sent)
+            .iter()
+            .map(|p| p.packet_id)
+            .collect::<Vec<_>>(),
+        [Some(ids[3]), Some(ids[4])]
+    );
+}
+
+#[test]
+fn user_inflight_limit_applies_below_the_servers() {
+    let mut h = Harness::new(Options::new("c").max_inflight(1));
+    h.connect(false);
+    let a = h.publish("t", b"x", QoS::ExactlyOnce).expect("id");
+    let _b = h.publish("t", b"x", QoS::ExactlyOnce).expect("id");
+    assert_eq!(publishes(&h.take_sent()).len(), 1);
+    h.send(Packet::PubRec(PubResponse::new(a)));
+    assert_eq!(
+        types(&h.take_sent()),
+        [PacketType::PubRel],
+        "the slot stays used until PUBCOMP"
+    );
+    h.send(Packet::PubComp(PubResponse::new(a)));
+    assert_eq!(types(&h.take_sent()), [PacketType::Publish]);
+}
+
+#[test]
+fn mqtt_3_3_4_8_quota_does_not_delay_other_packets() {
+    let mut h = Harness::v5("c");
+    h.connect_with(
+        false,
+        ConnAckProperties {
+            receive_maximum: Some(1),
+            ..Default::default()
+        },
+    );
+    h.publish("t", b"1", QoS::AtLeastOnce);
+    h.publish("t", b"2", QoS::AtLeastOnce);
+    h.take_sent();
+    h.client
+        .subscribe_one("a/#", QoS::AtLeastOnce, h.now)
+        .expect("subscribe");
+    h.pump();
+    assert_eq!(types(&h.take_sent()), [PacketType::Subscribe]);
+}
+
+#[test]
+fn qos0_keeps_its_place_behind_a_blocked_qos1() {
+    let mut h = Harness::v5("c");
+    h.connect_with(
+        false,
+        ConnAckProperties {
+            receive_maximum: Some(1),
+            ..Default::default()
+        },
+    );
+    let a = h.publish("t", b"1", QoS::AtLeastOnce).expect("id");
+    h.publish("t", b"2", QoS::AtLeastOnce);
+    h.publish("t", b"3", QoS::AtMostOnce);
+    let payloads = |sent: &[Packet]| {
+        publishes(sent)
+            .iter()
+            .map(|p| p.payload.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(payloads(&h.take_sent()), ["1"]);
+    h.puback(a);
+    assert_eq!(payloads(&h.take_sent()), ["2", "3"]);
+}
+
+#[test]
+fn publishes_made_offline_are_sent_after_connack_in_order() {
+    let mut h = Harness::v5("c");
+    h.publish("t", b"1", QoS::AtMostOnce);
+    h.publish("t", b"2", QoS::AtLeastOnce);
+    h.publish("t", b"3", QoS::ExactlyOnce);
+    assert!(h.take_sent().is_empty());
+    assert_eq!(h.client.queued_len(), 3);
+    h.connect(false);
+    let sent = h.take_sent();
+    let payloads: Vec<_> = publishes(&sent).iter().map(|p| p.payload.clone()).collect();
+    assert_eq!(payloads, ["1", "2", "3"]);
+    assert!(
+        publishes(&sent).iter().all(|p| !p.dup),
+        "first transmissions have DUP 0"
+    );
+}
+
+#[test]
+fn full_queue_is_an_error_not_a_silent_drop() {
+    let mut h = Harness::new(Options::new("c").max_queued(2));
+    h.publish("t", b"1", QoS::AtLeastOnce);
+    h.publish("t", b"2", QoS::AtMostOnce);
+    let full = h.client.publish(Publish::new("t", "3"), h.now);
+    assert_eq!(full, Err(Error::QueueFull(2)));
+}
+
+#[test]
+fn mqtt_3_2_2_limits_from_connack_refuse_publishes() {
+    let mut h = Harness::v5("c");
+    let props = ConnAckProperties {
+        maximum_qos: Some(QoS::AtLeastOnce),
+        retain_available: Some(false),
+        maximum_packet_size: Some(64),
+        ..Default::default()
+    };
+    h.connect_with(false, props);
+    // [MQTT-3.2.2-11]
+    let qos2 = h
+        .client
+        .publish(Publish::new("t", "x").with_qos(QoS::ExactlyOnce), h.now);
+    assert_eq!(
+        qos2,
+        Err(Error::QoSNotSupported {
+            requested: QoS::ExactlyOnce,
+            max: QoS::AtLeastOnce
+        })
+    );
+    // [MQTT-3.2.2-14]
+    let retained = h
+        .client
+        .publish(Publish::new("t", "x").with_retain(true), h.now);
+    assert_eq!(retained, Err(Error::RetainNotSupported));
+    // [MQTT-3.2.2-15]
+    let big = h.client.publish(Publish::new("t", vec![0u8; 100]), h.now);
+    assert!(
+        matches!(big, Err(Error::PacketTooLarge { max: 64, .. })),
+        "{big:?}"
+    );
+    h.pump();
+    assert!(h.take_sent().is_empty());
+}
+
+#[test]
+fn queued_publishes_failing_the_new_limits_are_reported() {
+    let mut h = Harness::v5("c");
+    let id = h.publish("t", b"x", QoS::ExactlyOnce);
+    h.connect_with(
+        false,
+        ConnAckProperties {
+            maximum_qos: Some(QoS::AtMostOnce),
+            ..Default::default()
+        },
+    );
+    let failed = h.take_events().into_iter().any(|e| matches!(
+        e,
+        Event::PublishFailed { packet_id, reason: mqtt_engine::PublishFailure::Refused(Error::QoSNotSupported { .. }) }
+            if packet_id == id
+    ));
+    assert!(failed);
+    assert!(publishes(&h.take_sent()).is_empty());
+}
+
+#[test]
+fn invalid_topics_are_refused_at_publish() {
+    let mut h = Harness::v5("c");
+    for topic in ["", "a/+", "a/#"] {
+        let r = h.client.publish(Publish::new(topic, "x"), h.now);
+        assert!(matches!(r, Err(Error::Invalid(_))), "{topic}: {r:?}");
+    }
+}
+
+#[test]
+fn mqtt_3_2_2_17_topic_aliases_up_to_the_servers_maximum() {
+    let mut h = Harness::v5("c");
+    h.connect_with(
+        false,
+        ConnAckProperties {
+            topic_alias_maximum: Some(1),
+            ..Default::default()
+        },
+    );
+    h.publish("a/long/topic", b"1", QoS::AtMostOnce);
+    h.publish("a/long/topic", b"2", QoS::AtMostOnce);
+    h.publish("other", b"3", QoS::AtMostOnce);
+    let sent = h.take_sent();
+    let p = publishes(&sent);
+    assert_eq!(
+        (p[0].topic.as_str(), p[0].properties.topic_alias),
+        ("a/long/topic", Some(1))
+    );
+    assert_eq!(
+        (p[1].topic.as_str(), p[1].properties.topic_alias),
+        ("", Some(1))
+    );
+    // [MQTT-3.3.2-9]: no alias above the maximum.
+    assert_eq!(
+        (p[2].topic.as_str(), p[2].properties.topic_alias),
+        ("other", None)
+    );
+}
+
+#[test]
+fn mqtt_3_2_2_18_no_aliases_when_the_server_allows_none() {
+    let mut h = Harness::v5("c");
+    h.connect(false);
+    h.publish("t", b"1", QoS::AtMostOnce);
+    h.publish("t", b"2", QoS::AtMostOnce);
+    assert!(publishes(&h.take_sent())
+        .iter()
+        .all(|p| p.properties.topic_alias.is_none()));
+}
+
+#[test]
+fn mqtt_3_3_2_7_aliases_restart_on_a_new_connection() {
+    let mut h = Harness::v5("c");
+    let props = ConnAckProperties {
+        topic_alias_maximum: Some(4),
+        ..Default::default()
+    };
+    h.connect_with(false, props.clone());
+    h.publish("t", b"1", QoS::AtMostOnce);
+    h.client.connection_lost(h.now);
+    h.take_sent();
+    h.connect_with(false, props);
+    h.publish("t", b"2", QoS::AtMostOnce);
+    let sent = h.take_sent();
+    let p = publishes(&sent)[0];
+    assert_eq!(
+        (p.topic.as_str(), p.properties.topic_alias),
+        ("t", Some(1)),
+        "mapping sent again"
+    );
+}
+
+#[test]
+fn mqtt_3_3_4_6_subscription_identifiers_are_not_sent() {
+    let mut h = Harness::v5("c");
+    h.connect(false);
+    let mut p = Publish::new("t", "x");
+    p.properties.subscription_identifiers = vec![7];
+    h.client.publish(p, h.now).expect("accepted");
+    h.pump();
+    assert!(publishes(&h.take_sent())[0]
+        .properties
+        .subscription_identifiers
+        .is_empty());
+}
