@@ -1,7 +1,7 @@
 //! A scripted broker and a simulated clock around one engine `Client`: the test plays the
 //! server packet by packet and inspects what the client sent and reported.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_pass_by_value)]
 
 use bytes::BytesMut;
 use mqtt_engine::{Client, Event, Instant, Options, Output};
