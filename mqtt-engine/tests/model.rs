@@ -7,6 +7,12 @@
 //! - packet identifiers are never reused while in flight;
 //! - the client's queues stay within their limits.
 
+#![allow(
+    clippy::large_enum_variant,
+    clippy::needless_pass_by_value,
+    clippy::semicolon_if_nothing_returned
+)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bytes::{Bytes, BytesMut};
@@ -126,7 +132,7 @@ impl Sim {
             match out {
                 Output::Transmit(b) => self.c2b.extend_from_slice(&b),
                 Output::Event(Event::Message(m)) => {
-                    *self.app_received.entry(m.payload().clone()).or_default() += 1
+                    *self.app_received.entry(m.payload().clone()).or_default() += 1;
                 }
                 Output::Event(Event::Disconnected(DisconnectReason::ProtocolError(e))) => {
                     return Err(TestCaseError::fail(format!(
