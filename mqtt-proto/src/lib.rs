@@ -77,8 +77,3 @@ pub use varint::MAX as MAX_REMAINING_LENGTH;
 
 /// Re-export of the `bytes` crate used in the public API.
 pub use bytes;
-
-/// The README's code blocks, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
