@@ -93,6 +93,13 @@ impl Options {
         }
     }
 
+    /// Replaces the client identifier.
+    #[must_use]
+    pub fn with_client_id(mut self, client_id: impl Into<ByteStr>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
     /// MQTT version (default 5).
     #[must_use]
     pub fn protocol(mut self, version: ProtocolVersion) -> Self {

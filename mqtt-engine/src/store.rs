@@ -76,6 +76,11 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Incoming QoS 2 identifiers awaiting PUBREL, in increasing order (for persistence).
+    pub fn incoming_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.incoming.iter()
+    }
+
     fn position(&self, packet_id: u16) -> Option<usize> {
         // Acknowledgements mostly arrive in sending order: the match is usually at the front.
         self.outgoing

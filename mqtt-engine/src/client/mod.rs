@@ -308,6 +308,13 @@ impl<S: Store> Client<S> {
         &self.store
     }
 
+    /// The session store, mutably: a driver with a persistent store flushes it here before
+    /// writing the bytes `poll_output` returned. Changing the session state through it is
+    /// not supported.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// The protocol version in use.
     pub fn version(&self) -> ProtocolVersion {
         self.options.version

@@ -1,0 +1,109 @@
+//! Broker addresses: `mqtt://host:port`, `mqtts://host`, `host:port` or `host`.
+
+use crate::error::Error;
+
+/// Where a broker listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddress {
+    /// Host name or IP address (also the TLS server name).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// `mqtts://`: connect with TLS.
+    pub tls: bool,
+}
+
+impl BrokerAddress {
+    /// Parses an address. Schemes `mqtt://` / `tcp://` (port 1883 by default) and `mqtts://` /
+    /// `ssl://` (8883); without a scheme, plain TCP. IPv6 literals go in brackets
+    /// (`mqtt://[::1]:1883`). A path after the host is ignored.
+    pub fn parse(address: &str) -> Result<Self, Error> {
+        let invalid = |reason| Error::InvalidAddress {
+            address: address.to_string(),
+            reason,
+        };
+        let (tls, rest) = match address.split_once("://") {
+            Some(("mqtt" | "tcp", rest)) => (false, rest),
+            Some(("mqtts" | "ssl", rest)) => (true, rest),
+            Some(_) => return Err(invalid("unknown scheme (use mqtt:// or mqtts://)")),
+            None => (false, address),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let default_port = if tls { 8883 } else { 1883 };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6.split_once(']').ok_or_else(|| invalid("unclosed '['"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| invalid("invalid port"))?,
+                None if after.is_empty() => default_port,
+                None => return Err(invalid("unexpected text after ']'")),
+            };
+            (host.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (
+                    host.to_string(),
+                    port.parse().map_err(|_| invalid("invalid port"))?,
+                ),
+                None => (authority.to_string(), default_port),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid("missing host"));
+        }
+        Ok(Self { host, port, tls })
+    }
+}
+
+impl core::fmt::Display for BrokerAddress {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BrokerAddress;
+
+    fn parse(s: &str) -> (String, u16, bool) {
+        let a = BrokerAddress::parse(s).expect(s);
+        (a.host, a.port, a.tls)
+    }
+
+    #[test]
+    fn schemes_and_default_ports() {
+        assert_eq!(
+            parse("mqtt://broker.local"),
+            ("broker.local".into(), 1883, false)
+        );
+        assert_eq!(
+            parse("mqtts://broker.local"),
+            ("broker.local".into(), 8883, true)
+        );
+        assert_eq!(parse("ssl://h:1234"), ("h".into(), 1234, true));
+        assert_eq!(parse("127.0.0.1:1884"), ("127.0.0.1".into(), 1884, false));
+        assert_eq!(parse("localhost"), ("localhost".into(), 1883, false));
+        assert_eq!(
+            parse("mqtt://[::1]:1885/topic"),
+            ("::1".into(), 1885, false)
+        );
+        assert_eq!(parse("mqtts://[::1]"), ("::1".into(), 8883, true));
+    }
+
+    #[test]
+    fn invalid_addresses() {
+        for bad in [
+            "http://x",
+            "mqtt://",
+            "mqtt://h:port",
+            "mqtt://[::1",
+            ":1883",
+        ] {
+            assert!(BrokerAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,680 @@
+//! The blocking client handle, its builder, and the tokens that wait for acknowledgements.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant as StdInstant};
+
+use mqtt_engine::{Connected, Event, Options, ReconnectPolicy, StdClock};
+use mqtt_proto::{ByteStr, LastWill, ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
+use rustls::ClientConfig;
+
+use crate::address::BrokerAddress;
+use crate::driver::{self, Connection};
+use crate::error::Error;
+use crate::message::{IntoPayload, Message};
+use crate::router::{Handler, Router};
+use crate::store::SessionStore;
+use crate::tls::TlsConfig;
+
+pub(crate) type Engine = mqtt_engine::Client<SessionStore>;
+
+/// Result of a request, kept until its token reads it.
+#[derive(Debug, Clone)]
+pub(crate) enum Completion {
+    Published(ReasonCode),
+    Failed(mqtt_engine::PublishFailure),
+    Subscribed(Vec<Result<QoS, ReasonCode>>),
+    Unsubscribed(Vec<ReasonCode>),
+}
+
+/// Fixed settings of a client.
+pub(crate) struct Config {
+    pub(crate) addresses: Vec<BrokerAddress>,
+    pub(crate) tls: Option<Arc<ClientConfig>>,
+    pub(crate) connect_timeout: Duration,
+}
+
+/// State shared by the handles and the driver thread.
+pub(crate) struct Shared {
+    pub(crate) inner: Mutex<Inner>,
+    /// Signalled when a request completes or the connection changes.
+    pub(crate) changed: Condvar,
+    pub(crate) router: Mutex<Router>,
+    pub(crate) clock: StdClock,
+    pub(crate) config: Config,
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) conn: Option<Connection>,
+    /// Packet id → ticket of the token waiting for it.
+    pub(crate) waiting: HashMap<u16, u64>,
+    pub(crate) results: HashMap<u64, Completion>,
+    pub(crate) next_ticket: u64,
+    pub(crate) connected: Option<Connected>,
+    /// Why the client stopped for good (bad credentials, untrusted certificate…).
+    pub(crate) fatal: Option<Error>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) running: bool,
+    pub(crate) stopping: bool,
+    pub(crate) driver_thread: Option<ThreadId>,
+    pub(crate) background: Option<JoinHandle<()>>,
+    pub(crate) events_tx: Option<SyncSender<Event>>,
+    pub(crate) address_index: usize,
+    pub(crate) attempts: u32,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Builds a [`Client`].
+///
+/// ```no_run
+/// use transport_std::{Client, QoS};
+/// let client = Client::builder("mqtt://127.0.0.1:1883")
+///     .client_id("sensor-1")
+///     .clean_session(false)
+///     .credentials("user", "pass")
+///     .build()?;
+/// client.subscribe("cmd/#", QoS::AtLeastOnce, |msg| println!("{} {:?}", msg.topic(), msg.payload()))?;
+/// client.start_background()?;
+/// client.publish("data", r#"{"value":42}"#, QoS::AtLeastOnce)?;
+/// # Ok::<(), transport_std::Error>(())
+/// ```
+pub struct Builder {
+    addresses: Vec<String>,
+    options: Options,
+    tls: Option<TlsConfig>,
+    store_path: Option<PathBuf>,
+    connect_timeout: Duration,
+}
+
+impl Builder {
+    /// Client identifier (default: empty, the broker assigns one).
+    #[must_use]
+    pub fn client_id(mut self, id: &str) -> Self {
+        self.options = self.options.with_client_id(id);
+        self
+    }
+
+    /// MQTT version (default 5).
+    #[must_use]
+    pub fn protocol(mut self, version: ProtocolVersion) -> Self {
+        self.options = self.options.protocol(version);
+        self
+    }
+
+    /// Keep-alive in seconds (default 60).
+    #[must_use]
+    pub fn keep_alive(mut self, secs: u16) -> Self {
+        self.options = self.options.keep_alive_secs(secs);
+        self
+    }
+
+    /// `false`: a persistent session; messages for the subscriptions are stored by the broker
+    /// while the client is offline and delivered when it reconnects (default true).
+    #[must_use]
+    pub fn clean_session(mut self, clean: bool) -> Self {
+        self.options = self.options.clean_session(clean);
+        self
+    }
+
+    /// MQTT 5 session expiry in seconds.
+    #[must_use]
+    pub fn session_expiry(mut self, secs: u32) -> Self {
+        self.options = self.options.session_expiry_secs(secs);
+        self
+    }
+
+    /// User name and password.
+    #[must_use]
+    pub fn credentials(mut self, username: &str, password: impl IntoPayload) -> Self {
+        self.options = self.options.credentials(username, password.into_payload());
+        self
+    }
+
+    /// Last will: published by the broker if the connection ends without DISCONNECT.
+    #[must_use]
+    pub fn last_will(
+        mut self,
+        topic: &str,
+        payload: impl IntoPayload,
+        qos: QoS,
+        retain: bool,
+    ) -> Self {
+        let will = LastWill::new(topic, payload.into_payload())
+            .with_qos(qos)
+            .with_retain(retain);
+        self.options = self.options.last_will(will);
+        self
+    }
+
+    /// TLS settings (implied with [`TlsConfig::webpki_roots`] by an `mqtts://` address).
+    #[must_use]
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Another broker address, tried in turn when reconnecting (clustered brokers).
+    #[must_use]
+    pub fn address(mut self, address: &str) -> Self {
+        self.addresses.push(address.to_string());
+        self
+    }
+
+    /// Persist the session in this file, so a restarted process resends what was in flight.
+    #[must_use]
+    pub fn persistence(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store_path = Some(path.into());
+        self
+    }
+
+    /// Reconnect backoff (default: 0.5 s doubling up to 30 s, with jitter).
+    #[must_use]
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.options = self.options.reconnect(policy);
+        self
+    }
+
+    /// No automatic reconnect: `run` returns when the connection is lost.
+    #[must_use]
+    pub fn no_reconnect(mut self) -> Self {
+        self.options = self.options.no_reconnect();
+        self
+    }
+
+    /// Acknowledge QoS 1/2 messages only when [`Client::ack`] is called.
+    #[must_use]
+    pub fn manual_acks(mut self, manual: bool) -> Self {
+        self.options = self.options.manual_acks(manual);
+        self
+    }
+
+    /// Time allowed to open the connection and receive CONNACK (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self.options = self.options.connect_timeout(timeout);
+        self
+    }
+
+    /// Any other engine option (receive maximum, queue limit, topic aliases…).
+    #[must_use]
+    pub fn options(mut self, f: impl FnOnce(Options) -> Options) -> Self {
+        self.options = f(self.options);
+        self
+    }
+
+    /// Validates the settings and creates the client (nothing is connected yet).
+    pub fn build(self) -> Result<Client, Error> {
+        let addresses = self
+            .addresses
+            .iter()
+            .map(|a| BrokerAddress::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let wants_tls = addresses.iter().any(|a| a.tls);
+        let tls = match (self.tls, wants_tls) {
+            (Some(t), _) => Some(t.build()?),
+            (None, true) => Some(TlsConfig::webpki_roots().build()?),
+            (None, false) => None,
+        };
+        let store = match &self.store_path {
+            Some(path) => SessionStore::open(path).map_err(Error::Store)?,
+            None => SessionStore::memory(),
+        };
+        let clock = StdClock::new();
+        let engine = mqtt_engine::Client::with_store(self.options, store, clock.now())?;
+        let inner = Inner {
+            engine,
+            conn: None,
+            waiting: HashMap::new(),
+            results: HashMap::new(),
+            next_ticket: 1,
+            connected: None,
+            fatal: None,
+            last_error: None,
+            running: false,
+            stopping: false,
+            driver_thread: None,
+            background: None,
+            events_tx: None,
+            address_index: 0,
+            attempts: 0,
+        };
+        let shared = Shared {
+            inner: Mutex::new(inner),
+            changed: Condvar::new(),
+            router: Mutex::new(Router::default()),
+            clock,
+            config: Config {
+                addresses,
+                tls,
+                connect_timeout: self.connect_timeout,
+            },
+        };
+        Ok(Client {
+            shared: Arc::new(shared),
+        })
+    }
+}
+
+/// A blocking MQTT client. Cheap to clone (`Clone + Send + Sync`): every clone drives the same
+/// connection, from any thread, including from inside message handlers.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("addresses", &self.shared.config.addresses)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder for a broker at `address` (`mqtt://host:port`, `mqtts://host`, `host:port`).
+    pub fn builder(address: &str) -> Builder {
+        Builder {
+            addresses: vec![address.to_string()],
+            options: Options::new(""),
+            tls: None,
+            store_path: None,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Runs the connection on the current thread until [`Client::disconnect`] (from another
+    /// thread or a handler) or a fatal error.
+    pub fn run(&self) -> Result<(), Error> {
+        {
+            let mut inner = lock(&self.shared.inner);
+            if inner.running {
+                return Err(Error::AlreadyRunning);
+            }
+            inner.running = true;
+        }
+        let result = driver::run_loop(&self.shared);
+        lock(&self.shared.inner).running = false;
+        self.shared.changed.notify_all();
+        result
+    }
+
+    /// Runs the connection on a background thread and returns at once. The thread does not
+    /// keep the process alive: when `main` returns, the program exits.
+    pub fn start_background(&self) -> Result<(), Error> {
+        let mut inner = lock(&self.shared.inner);
+        if inner.running {
+            return Err(Error::AlreadyRunning);
+        }
+        inner.running = true;
+        let shared = self.shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("mqtt-driver".into())
+            .spawn(move || {
+                let result = driver::run_loop(&shared);
+                let mut inner = lock(&shared.inner);
+                inner.running = false;
+                if let Err(e) = result {
+                    if inner.fatal.is_none() {
+                        inner.fatal = Some(e);
+                    }
+                }
+                drop(inner);
+                shared.changed.notify_all();
+            })?;
+        inner.background = Some(handle);
+        Ok(())
+    }
+
+    /// Starts the background thread and waits for the first CONNACK. A refusal comes back as
+    /// [`Error::ConnectionRefused`], a TLS failure as [`Error::Tls`].
+    pub fn connect(&self) -> Result<Connected, Error> {
+        self.start_background()?;
+        self.wait_connected(self.shared.config.connect_timeout + Duration::from_secs(1))
+    }
+
+    /// Waits until the client is connected.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<Connected, Error> {
+        let deadline = StdInstant::now() + timeout;
+        let mut inner = lock(&self.shared.inner);
+        loop {
+            if let Some(c) = &inner.connected {
+                return Ok(c.clone());
+            }
+            if let Some(e) = &inner.fatal {
+                return Err(e.duplicate());
+            }
+            if inner.stopping {
+                return Err(Error::ShutDown);
+            }
+            let left = deadline.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout);
+            }
+            inner = self
+                .shared
+                .changed
+                .wait_timeout(inner, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// True while connected.
+    pub fn is_connected(&self) -> bool {
+        lock(&self.shared.inner).connected.is_some()
+    }
+
+    /// The client identifier in use (the broker's choice if it assigned one).
+    pub fn client_id(&self) -> String {
+        lock(&self.shared.inner)
+            .engine
+            .options()
+            .client_id()
+            .to_string()
+    }
+
+    /// Publishes `payload` on `topic`. Returns at once; the token waits for the broker's
+    /// acknowledgement (QoS 1/2). While offline, the message waits in the engine's queue.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: impl IntoPayload,
+        qos: QoS,
+    ) -> Result<PublishToken, Error> {
+        self.publish_message(Publish::new(topic, payload.into_payload()).with_qos(qos))
+    }
+
+    /// Publishes a retained message.
+    pub fn publish_retained(
+        &self,
+        topic: &str,
+        payload: impl IntoPayload,
+        qos: QoS,
+    ) -> Result<PublishToken, Error> {
+        self.publish_message(
+            Publish::new(topic, payload.into_payload())
+                .with_qos(qos)
+                .with_retain(true),
+        )
+    }
+
+    /// Publishes a fully specified message (MQTT 5 properties, retain…).
+    pub fn publish_message(&self, publish: Publish) -> Result<PublishToken, Error> {
+        let now = self.shared.clock.now();
+        let mut inner = lock(&self.shared.inner);
+        if inner.stopping {
+            return Err(Error::ShutDown);
+        }
+        let id = inner.engine.publish(publish, now)?;
+        let ticket = id.map(|id| inner.register(id));
+        let out = driver::drain(&self.shared, &mut inner);
+        drop(inner);
+        driver::dispatch(&self.shared, out);
+        Ok(PublishToken {
+            token: Token {
+                shared: self.shared.clone(),
+                ticket,
+            },
+            packet_id: id,
+        })
+    }
+
+    /// Subscribes to `filter` with `max_qos`, routing matching messages to `handler`. May be
+    /// called before connecting: the subscription is sent right after CONNACK, so no message
+    /// stored for a persistent session is lost.
+    pub fn subscribe(
+        &self,
+        filter: &str,
+        max_qos: QoS,
+        handler: impl Fn(&Message) + Send + Sync + 'static,
+    ) -> Result<SubscribeToken, Error> {
+        lock(&self.shared.router).add(filter, Arc::new(handler) as Handler);
+        let result = self.subscribe_many(vec![Subscription::new(filter, max_qos)]);
+        if result.is_err() {
+            lock(&self.shared.router).remove(filter);
+        }
+        result
+    }
+
+    /// Subscribes without a handler of its own (messages go to matching handlers or the
+    /// default handler, and to [`Client::events`]).
+    pub fn subscribe_many(
+        &self,
+        subscriptions: Vec<Subscription>,
+    ) -> Result<SubscribeToken, Error> {
+        let now = self.shared.clock.now();
+        let mut inner = lock(&self.shared.inner);
+        if inner.stopping {
+            return Err(Error::ShutDown);
+        }
+        let id = inner.engine.subscribe(subscriptions, now)?;
+        let ticket = inner.register(id);
+        let out = driver::drain(&self.shared, &mut inner);
+        drop(inner);
+        driver::dispatch(&self.shared, out);
+        Ok(SubscribeToken {
+            token: Token {
+                shared: self.shared.clone(),
+                ticket: Some(ticket),
+            },
+        })
+    }
+
+    /// Unsubscribes from `filter` and removes its handler.
+    pub fn unsubscribe(&self, filter: &str) -> Result<UnsubscribeToken, Error> {
+        lock(&self.shared.router).remove(filter);
+        let now = self.shared.clock.now();
+        let mut inner = lock(&self.shared.inner);
+        let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
+        let ticket = inner.register(id);
+        let out = driver::drain(&self.shared, &mut inner);
+        drop(inner);
+        driver::dispatch(&self.shared, out);
+        Ok(UnsubscribeToken {
+            token: Token {
+                shared: self.shared.clone(),
+                ticket: Some(ticket),
+            },
+        })
+    }
+
+    /// Handler for messages that match no subscription's handler.
+    pub fn on_message(&self, handler: impl Fn(&Message) + Send + Sync + 'static) {
+        lock(&self.shared.router).set_default(Arc::new(handler));
+    }
+
+    /// Every engine event (connection changes, acknowledgements, messages…), for the full
+    /// client. The channel holds `capacity` events; when it is full the driver waits for the
+    /// reader (backpressure rather than loss). A second call replaces the first receiver.
+    pub fn events(&self, capacity: usize) -> Receiver<Event> {
+        let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+        lock(&self.shared.inner).events_tx = Some(tx);
+        rx
+    }
+
+    /// Manual-ack mode: acknowledges `message` (PUBACK / PUBREC go out in arrival order).
+    pub fn ack(&self, message: &Message) {
+        let Some(token) = message.ack_token() else {
+            return;
+        };
+        let now = self.shared.clock.now();
+        let mut inner = lock(&self.shared.inner);
+        inner.engine.ack(token, now);
+        let out = driver::drain(&self.shared, &mut inner);
+        drop(inner);
+        driver::dispatch(&self.shared, out);
+    }
+
+    /// Disconnects gracefully: waits up to `timeout` for queued and in-flight messages to be
+    /// acknowledged, sends DISCONNECT (the broker then discards the will) and stops the driver.
+    pub fn disconnect(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = StdInstant::now() + timeout;
+        let mut inner = lock(&self.shared.inner);
+        while !inner.engine.is_idle() && inner.running && !inner.stopping {
+            let left = deadline.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                break;
+            }
+            inner = self
+                .shared
+                .changed
+                .wait_timeout(inner, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        let now = self.shared.clock.now();
+        inner.engine.disconnect(now);
+        let out = driver::drain(&self.shared, &mut inner);
+        inner.stopping = true;
+        let conn = inner.conn.take();
+        let background = inner.background.take();
+        let on_driver = inner.driver_thread == Some(std::thread::current().id());
+        drop(inner);
+        self.shared.changed.notify_all();
+        if let Some(conn) = conn {
+            conn.close();
+        }
+        driver::dispatch(&self.shared, out);
+        if let (Some(handle), false) = (background, on_driver) {
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+
+    /// Closes the network connection abruptly, without DISCONNECT, as a crash would: the broker
+    /// publishes the last will. The client stops.
+    pub fn abort(&self) {
+        let mut inner = lock(&self.shared.inner);
+        inner.stopping = true;
+        let conn = inner.conn.take();
+        drop(inner);
+        self.shared.changed.notify_all();
+        if let Some(conn) = conn {
+            conn.abort();
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn register(&mut self, packet_id: u16) -> u64 {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.waiting.insert(packet_id, ticket);
+        ticket
+    }
+}
+
+/// Waits for the completion of one request.
+struct Token {
+    shared: Arc<Shared>,
+    ticket: Option<u64>,
+}
+
+impl Token {
+    fn wait(&self, timeout: Duration) -> Result<Option<Completion>, Error> {
+        let Some(ticket) = self.ticket else {
+            return Ok(None);
+        };
+        let deadline = StdInstant::now() + timeout;
+        let mut inner = lock(&self.shared.inner);
+        if inner.driver_thread == Some(std::thread::current().id())
+            && !inner.results.contains_key(&ticket)
+        {
+            return Err(Error::WaitInHandler);
+        }
+        loop {
+            if let Some(done) = inner.results.remove(&ticket) {
+                return Ok(Some(done));
+            }
+            if let Some(e) = &inner.fatal {
+                return Err(e.duplicate());
+            }
+            if inner.stopping {
+                return Err(Error::ShutDown);
+            }
+            let left = deadline.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout);
+            }
+            inner = self
+                .shared
+                .changed
+                .wait_timeout(inner, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket {
+            let mut inner = lock(&self.shared.inner);
+            inner.results.remove(&ticket);
+            inner.waiting.retain(|_, t| *t != ticket);
+        }
+    }
+}
+
+/// The pending outcome of a publish.
+pub struct PublishToken {
+    token: Token,
+    packet_id: Option<u16>,
+}
+
+impl PublishToken {
+    /// The packet identifier (`None` for QoS 0).
+    pub fn packet_id(&self) -> Option<u16> {
+        self.packet_id
+    }
+
+    /// Waits for PUBACK (QoS 1) or PUBCOMP (QoS 2) and returns the broker's reason code
+    /// (MQTT 3.1.1: `Success`). QoS 0 returns at once. Must not be called from a handler.
+    pub fn wait(&self, timeout: Duration) -> Result<ReasonCode, Error> {
+        match self.token.wait(timeout)? {
+            None | Some(Completion::Subscribed(_) | Completion::Unsubscribed(_)) => {
+                Ok(ReasonCode::Success)
+            }
+            Some(Completion::Published(code)) => Ok(code),
+            Some(Completion::Failed(reason)) => Err(Error::PublishFailed(reason)),
+        }
+    }
+}
+
+/// The pending outcome of a subscribe.
+pub struct SubscribeToken {
+    token: Token,
+}
+
+impl SubscribeToken {
+    /// Waits for SUBACK: per filter, the QoS granted or the refusal code.
+    pub fn wait(&self, timeout: Duration) -> Result<Vec<Result<QoS, ReasonCode>>, Error> {
+        match self.token.wait(timeout)? {
+            Some(Completion::Subscribed(results)) => Ok(results),
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The pending outcome of an unsubscribe.
+pub struct UnsubscribeToken {
+    token: Token,
+}
+
+impl UnsubscribeToken {
+    /// Waits for UNSUBACK.
+    pub fn wait(&self, timeout: Duration) -> Result<Vec<ReasonCode>, Error> {
+        match self.token.wait(timeout)? {
+            Some(Completion::Unsubscribed(results)) => Ok(results),
+            _ => Ok(Vec::new()),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! One network connection to the broker, plain TCP or TLS, shared by the reading driver thread
+//! and the writer thread. TLS state sits behind a mutex held only to encrypt or decrypt, never
+//! during socket I/O; a second mutex keeps encrypted records in order on the wire.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rustls::{ClientConfig, ClientConnection};
+use rustls_pki_types::ServerName;
+
+use crate::address::BrokerAddress;
+use crate::error::Error;
+
+#[allow(clippy::large_enum_variant)] // one per connection
+pub(crate) enum Link {
+    Plain(TcpStream),
+    Tls {
+        sock: TcpStream,
+        conn: Mutex<ClientConnection>,
+        /// Serializes raw writes so TLS records keep their order.
+        write_order: Mutex<()>,
+    },
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn tls_io(e: rustls::Error) -> io::Error {
+    io::Error::new(ErrorKind::InvalidData, e)
+}
+
+impl Link {
+    /// Connects (and completes the TLS handshake) within `timeout`.
+    pub(crate) fn open(
+        addr: &BrokerAddress,
+        tls: Option<&Arc<ClientConfig>>,
+        timeout: Duration,
+    ) -> Result<Self, Error> {
+        let mut last = io::Error::new(
+            ErrorKind::NotFound,
+            format!("{}: no address resolved", addr.host),
+        );
+        let mut sock = None;
+        for sa in (addr.host.as_str(), addr.port).to_socket_addrs()? {
+            match TcpStream::connect_timeout(&sa, timeout) {
+                Ok(s) => {
+                    sock = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let sock = sock.ok_or(last)?;
+        sock.set_nodelay(true)?;
+        let Some(config) = tls else {
+            return Ok(Self::Plain(sock));
+        };
+        let name = ServerName::try_from(addr.host.clone())
+            .map_err(|_| Error::Certificate(format!("invalid TLS server name {:?}", addr.host)))?;
+        let mut conn = ClientConnection::new(config.clone(), name)?;
+        sock.set_read_timeout(Some(timeout))?;
+        sock.set_write_timeout(Some(timeout))?;
+        while conn.is_handshaking() {
+            while conn.wants_write() {
+                conn.write_tls(&mut &sock)?;
+            }
+            if conn.is_handshaking() && conn.wants_read() {
+                match conn.read_tls(&mut &sock) {
+                    Ok(0) => return Err(Error::Io(ErrorKind::UnexpectedEof.into())),
+                    Ok(_) => {}
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                        return Err(Error::Timeout)
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                if let Err(e) = conn.process_new_packets() {
+                    // Send the alert that says why, then report the error.
+                    let _ = conn.write_tls(&mut &sock);
+                    return Err(Error::Tls(e));
+                }
+            }
+        }
+        while conn.wants_write() {
+            conn.write_tls(&mut &sock)?;
+        }
+        sock.set_write_timeout(None)?;
+        Ok(Self::Tls {
+            sock,
+            conn: Mutex::new(conn),
+            write_order: Mutex::new(()),
+        })
+    }
+
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Self::Plain(s) | Self::Tls { sock: s, .. } => s,
+        }
+    }
+
+    pub(crate) fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        self.socket()
+            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+    }
+
+    /// Reads application bytes. `Ok(0)` at the end of the stream; `WouldBlock`/`TimedOut` when
+    /// the read timeout passed.
+    pub(crate) fn read(&self, out: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(s) => (&*s).read(out),
+            Self::Tls {
+                sock,
+                conn,
+                write_order,
+            } => loop {
+                {
+                    let mut c = lock(conn);
+                    match c.reader().read(out) {
+                        Ok(n) => return Ok(n),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                let mut raw = [0u8; 16 * 1024];
+                let n = (&*sock).read(&mut raw)?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                let mut c = lock(conn);
+                let mut input = &raw[..n];
+                while !input.is_empty() {
+                    c.read_tls(&mut input)?;
+                    c.process_new_packets().map_err(tls_io)?;
+                }
+                // Alerts or key updates produced while reading.
+                let mut reply = Vec::new();
+                while c.wants_write() {
+                    c.write_tls(&mut reply)?;
+                }
+                if !reply.is_empty() {
+                    let _order = lock(write_order);
+                    drop(c);
+                    (&*sock).write_all(&reply)?;
+                }
+            },
+        }
+    }
+
+    /// Writes application bytes.
+    pub(crate) fn write_all(&self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Plain(s) => (&*s).write_all(data),
+            Self::Tls {
+                sock,
+                conn,
+                write_order,
+            } => {
+                let mut c = lock(conn);
+                c.writer().write_all(data)?;
+                let mut raw = Vec::with_capacity(data.len() + 64);
+                while c.wants_write() {
+                    c.write_tls(&mut raw)?;
+                }
+                let _order = lock(write_order);
+                drop(c);
+                (&*sock).write_all(&raw)
+            }
+        }
+    }
+
+    /// Closes both directions, which also wakes a blocked reader.
+    pub(crate) fn shutdown(&self) {
+        if let Self::Tls {
+            sock,
+            conn,
+            write_order,
+        } = self
+        {
+            let mut c = lock(conn);
+            c.send_close_notify();
+            let mut raw = Vec::new();
+            while c.wants_write() {
+                if c.write_tls(&mut raw).is_err() {
+                    break;
+                }
+            }
+            let _order = lock(write_order);
+            drop(c);
+            let _ = (&*sock).write_all(&raw);
+        }
+        let _ = self.socket().shutdown(Shutdown::Both);
+    }
+
+    /// Closes abruptly, without TLS close_notify (as a crash would).
+    pub(crate) fn abort(&self) {
+        let _ = self.socket().shutdown(Shutdown::Both);
+    }
+}
