@@ -62,6 +62,12 @@ impl Message {
     }
 }
 
+impl From<Delivery> for Message {
+    fn from(delivery: Delivery) -> Self {
+        Self { delivery }
+    }
+}
+
 /// Anything usable as a payload: `&str`, `String`, `&[u8]`, `Vec<u8>`, `Bytes`.
 pub trait IntoPayload {
     /// The bytes.
