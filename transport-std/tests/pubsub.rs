@@ -116,26 +116,30 @@ fn handler_that_publishes_does_not_deadlock() {
     let replier = echo.clone();
     let waited_in_handler = Arc::new(AtomicUsize::new(0));
     let w = waited_in_handler.clone();
-    echo.subscribe("ping", QoS::AtLeastOnce, move |m| {
-        let token = replier
-            .publish("pong", m.payload_bytes(), QoS::AtLeastOnce)
-            .expect("publish from a handler");
-        // Waiting here would block the thread that receives the PUBACK: refused, not hung.
-        if matches!(
-            token.wait(Duration::from_secs(1)),
-            Err(transport_std::Error::WaitInHandler)
-        ) {
-            w.fetch_add(1, Ordering::SeqCst);
-        }
-    })
-    .expect("subscribe");
+    let ping_sub = echo
+        .subscribe("ping", QoS::AtLeastOnce, move |m| {
+            let token = replier
+                .publish("pong", m.payload_bytes(), QoS::AtLeastOnce)
+                .expect("publish from a handler");
+            // Waiting here would block the thread that receives the PUBACK: refused, not hung.
+            if matches!(
+                token.wait(Duration::from_secs(1)),
+                Err(transport_std::Error::WaitInHandler)
+            ) {
+                w.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .expect("subscribe");
     let pongs = Arc::new(AtomicUsize::new(0));
     let p = pongs.clone();
-    echo.subscribe("pong", QoS::AtLeastOnce, move |_| {
-        p.fetch_add(1, Ordering::SeqCst);
-    })
-    .expect("subscribe");
+    let pong_sub = echo
+        .subscribe("pong", QoS::AtLeastOnce, move |_| {
+            p.fetch_add(1, Ordering::SeqCst);
+        })
+        .expect("subscribe");
     echo.connect().expect("connect");
+    ping_sub.wait(T).expect("suback");
+    pong_sub.wait(T).expect("suback");
     let pinger = client(&broker, "pinger", ProtocolVersion::V5);
     pinger.connect().expect("connect");
     for i in 0..50 {

@@ -173,8 +173,11 @@ impl<S: Store> Client<S> {
                     .push_back(Event::Disconnected(DisconnectReason::TransportClosed));
                 self.end_connection(now, true);
             }
-            State::ReconnectDue | State::WaitingReconnect { .. } => self.end_connection(now, true),
-            State::Idle | State::ShutDown => {}
+            // The transport could not be opened: back off before the next attempt.
+            State::Idle | State::ReconnectDue | State::WaitingReconnect { .. } => {
+                self.end_connection(now, true);
+            }
+            State::ShutDown => {}
         }
         self.timeout_pending = true;
     }
