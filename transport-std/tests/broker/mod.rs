@@ -2,7 +2,7 @@
 //! temporary directory; TLS material generated at test time; a TCP proxy that can stall or
 //! cut connections.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_pass_by_value)]
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
