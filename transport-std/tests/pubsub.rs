@@ -116,7 +116,7 @@ fn handler_that_publishes_does_not_deadlock() {
     let replier = echo.clone();
     let waited_in_handler = Arc::new(AtomicUsize::new(0));
     let w = waited_in_handler.clone();
-    let pings_subscribed = echo
+    let echo_requests_subscribed = echo
         .subscribe("ping", QoS::AtLeastOnce, move |m| {
             let token = replier
                 .publish("pong", m.payload_bytes(), QoS::AtLeastOnce)
@@ -132,14 +132,14 @@ fn handler_that_publishes_does_not_deadlock() {
         .expect("subscribe");
     let pongs = Arc::new(AtomicUsize::new(0));
     let p = pongs.clone();
-    let pongs_subscribed = echo
+    let echo_replies_subscribed = echo
         .subscribe("pong", QoS::AtLeastOnce, move |_| {
             p.fetch_add(1, Ordering::SeqCst);
         })
         .expect("subscribe");
     echo.connect().expect("connect");
-    pings_subscribed.wait(T).expect("suback");
-    pongs_subscribed.wait(T).expect("suback");
+    echo_requests_subscribed.wait(T).expect("suback");
+    echo_replies_subscribed.wait(T).expect("suback");
     let pinger = client(&broker, "pinger", ProtocolVersion::V5);
     pinger.connect().expect("connect");
     for i in 0..50 {
