@@ -1,7 +1,24 @@
 #!/usr/bin/env bash
-# The whole test set-up on a fresh machine: installs what the tests need, then runs every test
-# of the workspace. Extra arguments go to `cargo test`.
+# The whole test set-up on a fresh machine: installs what the tests need (the Debian
+# `mosquitto` broker, started per test by the harness), then runs every test of the workspace.
+# Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        echo "Installing mosquitto (Debian/Ubuntu package) for the broker tests..."
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
+        # The tests start their own brokers; the packaged service is not needed.
+        $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+    else
+        echo "error: the tests need the mosquitto broker (https://mosquitto.org/download/)." >&2
+        echo "Install it with your package manager, then run this script again." >&2
+        exit 1
+    fi
+fi
 
 cargo test --workspace "$@"
