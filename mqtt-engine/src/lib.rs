@@ -80,8 +80,3 @@ pub use store::{MemoryStore, Outgoing, Store};
 pub use time::Instant;
 #[cfg(feature = "std")]
 pub use time::StdClock;
-
-/// The README's code blocks, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
