@@ -30,6 +30,7 @@ enum Roots {
 pub struct TlsConfig {
     roots: Roots,
     client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
+    accept_any_certificate: bool,
 }
 
 impl TlsConfig {
@@ -38,6 +39,7 @@ impl TlsConfig {
         Self {
             roots: Roots::WebPki,
             client_auth: None,
+            accept_any_certificate: false,
         }
     }
 
@@ -46,6 +48,7 @@ impl TlsConfig {
         Self {
             roots: Roots::Native,
             client_auth: None,
+            accept_any_certificate: false,
         }
     }
 
@@ -60,6 +63,7 @@ impl TlsConfig {
         Ok(Self {
             roots: Roots::Pem(certs),
             client_auth: None,
+            accept_any_certificate: false,
         })
     }
 
@@ -96,6 +100,15 @@ impl TlsConfig {
         self.client_cert(&cert, &key)
     }
 
+    /// DANGER: accepts any server certificate, for any host name: the connection is encrypted
+    /// but the broker is not authenticated, so anyone on the path can impersonate it. For
+    /// testing against brokers with self-signed certificates only.
+    #[must_use]
+    pub fn danger_accept_any_certificate(mut self) -> Self {
+        self.accept_any_certificate = true;
+        self
+    }
+
     /// The rustls configuration.
     pub(crate) fn build(&self) -> Result<Arc<ClientConfig>, Error> {
         let mut roots = RootCertStore::empty();
@@ -120,10 +133,66 @@ impl TlsConfig {
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots);
-        let config = match &self.client_auth {
+        let mut config = match &self.client_auth {
             Some((chain, key)) => builder.with_client_auth_cert(chain.clone(), key.clone_key())?,
             None => builder.with_no_client_auth(),
         };
+        if self.accept_any_certificate {
+            let provider = rustls::crypto::ring::default_provider();
+            config
+                .dangerous()
+                .set_certificate_verifier(Arc::new(AcceptAny(provider)));
+        }
         Ok(Arc::new(config))
+    }
+}
+
+/// Certificate "verifier" that accepts every certificate but still checks that the handshake
+/// is signed by the key in it.
+#[derive(Debug)]
+struct AcceptAny(rustls::crypto::CryptoProvider);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
