@@ -56,34 +56,7 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(
         usize::try_from(expected).unwrap_or(0),
     )));
-    let mut subs = Vec::new();
-    for i in 0..subscribers {
-        let mut conn = args.conn.clone();
-        conn.id = Some(format!(
-            "{}-sub-{i}-{}",
-            args.topic.replace('/', "-"),
-            std::process::id()
-        ));
-        let (client, target) = build(&conn, None)?;
-        let (r, l, b) = (received.clone(), latencies.clone(), bar.clone());
-        let token = client
-            .subscribe(&format!("{}/{i}", args.topic), level, move |m| {
-                let p = m.payload();
-                let sent = u64::from_le_bytes([p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]);
-                let now = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                if let Ok(mut v) = l.lock() {
-                    v.push(now.saturating_sub(sent) / 1_000);
-                }
-                r.fetch_add(1, Ordering::Relaxed);
-                b.inc(1);
-            })
-            .map_err(|e| failure(&e, &target))?;
-        client.connect().map_err(|e| failure(&e, &target))?;
-        token
-            .wait(Duration::from_secs(10))
-            .map_err(|e| failure(&e, &target))?;
-        subs.push(client);
-    }
+    let subs = start_subscribers(args, subscribers, level, start, &received, &latencies, &bar)?;
     let begin = Instant::now();
     let mut threads = Vec::new();
     for i in 0..publishers {
@@ -143,6 +116,50 @@ pub fn run(args: &BenchArgs) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// One subscriber per publisher topic, each recording end-to-end latency.
+fn start_subscribers(
+    args: &BenchArgs,
+    subscribers: u32,
+    level: QoS,
+    start: Instant,
+    received: &Arc<AtomicU64>,
+    latencies: &Arc<Mutex<Vec<u64>>>,
+    bar: &ProgressBar,
+) -> Result<Vec<Client>, Failure> {
+    let mut subs = Vec::new();
+    for i in 0..subscribers {
+        let mut conn = args.conn.clone();
+        conn.id = Some(format!(
+            "{}-sub-{i}-{}",
+            args.topic.replace('/', "-"),
+            std::process::id()
+        ));
+        let (client, target) = build(&conn, None)?;
+        let (r, l, b) = (received.clone(), latencies.clone(), bar.clone());
+        let token = client
+            .subscribe(&format!("{}/{i}", args.topic), level, move |m| {
+                let Some(stamp) = m.payload().get(..8) else {
+                    return;
+                };
+                let mut sent = [0u8; 8];
+                sent.copy_from_slice(stamp);
+                let now = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                if let Ok(mut v) = l.lock() {
+                    v.push(now.saturating_sub(u64::from_le_bytes(sent)) / 1_000);
+                }
+                r.fetch_add(1, Ordering::Relaxed);
+                b.inc(1);
+            })
+            .map_err(|e| failure(&e, &target))?;
+        client.connect().map_err(|e| failure(&e, &target))?;
+        token
+            .wait(Duration::from_secs(10))
+            .map_err(|e| failure(&e, &target))?;
+        subs.push(client);
+    }
+    Ok(subs)
 }
 
 #[allow(clippy::too_many_arguments, clippy::cast_precision_loss)]

@@ -110,6 +110,7 @@ fn fail(what: &str) -> Failure {
     Failure::other(format!("demo step failed: {what}"))
 }
 
+#[allow(clippy::too_many_lines)] // the tutorial's steps, in order, read top to bottom
 pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     println!("mqtt demo: the tutorial, end to end");
     let (url, _broker) = match &args.host {
