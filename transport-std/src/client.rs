@@ -408,16 +408,10 @@ impl Client {
 
     /// Publishes a fully specified message (MQTT 5 properties, retain…).
     pub fn publish_message(&self, publish: Publish) -> Result<PublishToken, Error> {
-        let now = self.shared.clock.now();
-        let mut inner = lock(&self.shared.inner);
-        if inner.stopping {
-            return Err(Error::ShutDown);
-        }
-        let id = inner.engine.publish(publish, now)?;
-        let ticket = id.map(|id| inner.register(id));
-        let out = driver::drain(&self.shared, &mut inner);
-        drop(inner);
-        driver::dispatch(&self.shared, out);
+        let (id, ticket) = self.command(|inner, now| {
+            let id = inner.engine.publish(publish, now)?;
+            Ok((id, id.map(|id| inner.register(id))))
+        })?;
         Ok(PublishToken {
             token: Token {
                 shared: self.shared.clone(),
@@ -450,16 +444,10 @@ impl Client {
         &self,
         subscriptions: Vec<Subscription>,
     ) -> Result<SubscribeToken, Error> {
-        let now = self.shared.clock.now();
-        let mut inner = lock(&self.shared.inner);
-        if inner.stopping {
-            return Err(Error::ShutDown);
-        }
-        let id = inner.engine.subscribe(subscriptions, now)?;
-        let ticket = inner.register(id);
-        let out = driver::drain(&self.shared, &mut inner);
-        drop(inner);
-        driver::dispatch(&self.shared, out);
+        let ticket = self.command(|inner, now| {
+            let id = inner.engine.subscribe(subscriptions, now)?;
+            Ok(inner.register(id))
+        })?;
         Ok(SubscribeToken {
             token: Token {
                 shared: self.shared.clone(),
@@ -471,13 +459,10 @@ impl Client {
     /// Unsubscribes from `filter` and removes its handler.
     pub fn unsubscribe(&self, filter: &str) -> Result<UnsubscribeToken, Error> {
         lock(&self.shared.router).remove(filter);
-        let now = self.shared.clock.now();
-        let mut inner = lock(&self.shared.inner);
-        let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
-        let ticket = inner.register(id);
-        let out = driver::drain(&self.shared, &mut inner);
-        drop(inner);
-        driver::dispatch(&self.shared, out);
+        let ticket = self.command(|inner, now| {
+            let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
+            Ok(inner.register(id))
+        })?;
         Ok(UnsubscribeToken {
             token: Token {
                 shared: self.shared.clone(),
@@ -505,12 +490,28 @@ impl Client {
         let Some(token) = message.ack_token() else {
             return;
         };
+        let _ = self.command(|inner, now| {
+            inner.engine.ack(token, now);
+            Ok(())
+        });
+    }
+
+    /// Runs one engine command under the lock, hands the resulting bytes to the writer, then
+    /// (without the lock) the resulting events to the handlers.
+    fn command<T>(
+        &self,
+        f: impl FnOnce(&mut Inner, mqtt_engine::Instant) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let now = self.shared.clock.now();
         let mut inner = lock(&self.shared.inner);
-        inner.engine.ack(token, now);
+        if inner.stopping {
+            return Err(Error::ShutDown);
+        }
+        let result = f(&mut inner, now);
         let out = driver::drain(&self.shared, &mut inner);
         drop(inner);
         driver::dispatch(&self.shared, out);
+        result
     }
 
     /// Disconnects gracefully: waits up to `timeout` for queued and in-flight messages to be
