@@ -251,6 +251,14 @@ pub enum EncodeError {
 }
 
 impl EncodeError {
+    /// The sender-side form of a topic filter validation failure.
+    pub(crate) fn from_filter(e: &DecodeError) -> Self {
+        match *e {
+            DecodeError::NullCharacter => Self::NullCharacter,
+            _ => Self::InvalidTopicFilter,
+        }
+    }
+
     /// The sender-side form of a topic validation failure.
     pub(crate) fn from_topic(e: &DecodeError) -> Self {
         match *e {

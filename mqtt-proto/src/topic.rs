@@ -17,8 +17,18 @@ pub fn validate_name(name: &str) -> Result<(), DecodeError> {
     if name.is_empty() {
         return Err(DecodeError::EmptyTopicName);
     }
-    if name.bytes().any(|b| b == b'+' || b == b'#') {
-        return Err(DecodeError::WildcardInTopicName);
+    scan_name(name.as_bytes())
+}
+
+/// One pass over a topic name's bytes: no wildcard [MQTT-3.3.2-2] and no U+0000
+/// [MQTT-4.7.3-2]. Emptiness is checked by the caller (MQTT 5 allows it with an alias).
+pub(crate) fn scan_name(name: &[u8]) -> Result<(), DecodeError> {
+    for &b in name {
+        match b {
+            b'+' | b'#' => return Err(DecodeError::WildcardInTopicName),
+            0 => return Err(DecodeError::NullCharacter),
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -27,39 +37,64 @@ pub fn validate_name(name: &str) -> Result<(), DecodeError> {
 /// level [MQTT-4.7.1-1], [MQTT-4.7.1-2]; a `$share/ShareName/filter` has a non-empty share name
 /// without wildcards and a valid filter [MQTT-4.8.2-1], [MQTT-4.8.2-2].
 pub fn validate_filter(filter: &str) -> Result<(), DecodeError> {
+    check_filter(filter.as_bytes())
+}
+
+/// [`validate_filter`] on the bytes of a filter (no UTF-8 decoding needed).
+pub(crate) fn check_filter(filter: &[u8]) -> Result<(), DecodeError> {
     if filter.is_empty() {
         return Err(DecodeError::EmptyTopicFilter);
     }
-    if let Some(shared) = filter.strip_prefix(SHARE_PREFIX) {
-        let (group, inner) = shared
-            .split_once('/')
+    if let Some(shared) = filter.strip_prefix(SHARE_PREFIX.as_bytes()) {
+        let slash = shared
+            .iter()
+            .position(|&b| b == b'/')
             .ok_or(DecodeError::InvalidSharedSubscription)?;
-        if group.is_empty() || group.contains(['+', '#']) || inner.is_empty() {
+        let (group, inner) = (&shared[..slash], &shared[slash + 1..]);
+        if group.is_empty() || group.iter().any(|&b| b == b'+' || b == b'#') || inner.is_empty() {
             return Err(DecodeError::InvalidSharedSubscription);
         }
-        return validate_levels(inner);
+        return check_levels(inner);
     }
-    validate_levels(filter)
+    check_levels(filter)
 }
 
-fn validate_levels(filter: &str) -> Result<(), DecodeError> {
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        let wildcard_ok = match level {
-            "#" => levels.peek().is_none(),
-            "+" => true,
-            other => !other.contains(['+', '#']),
-        };
-        if !wildcard_ok {
-            return Err(DecodeError::InvalidTopicFilter);
+/// One pass: `+` only as a whole level, `#` only as the whole last level, no U+0000.
+fn check_levels(filter: &[u8]) -> Result<(), DecodeError> {
+    for (i, &b) in filter.iter().enumerate() {
+        if matches!(b, b'+' | b'#' | 0) {
+            check_special(filter, i, b)?;
         }
     }
     Ok(())
 }
 
+/// The rules for the special byte `b` at `i` (kept out of the loop over ordinary bytes).
+fn check_special(filter: &[u8], i: usize, b: u8) -> Result<(), DecodeError> {
+    let level_start = i == 0 || filter.get(i - 1) == Some(&b'/');
+    let last = i + 1 == filter.len();
+    let ok = match b {
+        // [MQTT-4.7.1-2]
+        b'+' => level_start && (last || filter.get(i + 1) == Some(&b'/')),
+        // [MQTT-4.7.1-1]
+        b'#' => level_start && last,
+        // [MQTT-4.7.3-2]
+        _ => return Err(DecodeError::NullCharacter),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::InvalidTopicFilter)
+    }
+}
+
 /// True for a `$share/ShareName/filter` shared subscription filter.
 pub fn is_shared(filter: &str) -> bool {
     filter.starts_with(SHARE_PREFIX)
+}
+
+pub(crate) fn is_shared_bytes(filter: &[u8]) -> bool {
+    filter.starts_with(SHARE_PREFIX.as_bytes())
 }
 
 /// The filter a shared subscription matches with (`$share/g/a/+` → `a/+`); other filters are

@@ -106,12 +106,20 @@ pub(crate) fn packet_id(packet: PacketType) -> impl Fn(&[u8]) -> PResult<'_, u16
 }
 
 /// Wire length of a string, checking the sender's rules first.
-pub(crate) fn string_len(s: &str) -> Result<usize, EncodeError> {
+pub(crate) fn string_len(s: &[u8]) -> Result<usize, EncodeError> {
     if s.len() > usize::from(u16::MAX) {
         return Err(EncodeError::StringTooLong(s.len()));
     }
-    if s.as_bytes().contains(&0) {
+    if s.contains(&0) {
         return Err(EncodeError::NullCharacter);
+    }
+    Ok(2 + s.len())
+}
+
+/// Length of a string already scanned for U+0000 (topic names, filters).
+pub(crate) fn scanned_string_len(s: &[u8]) -> Result<usize, EncodeError> {
+    if s.len() > usize::from(u16::MAX) {
+        return Err(EncodeError::StringTooLong(s.len()));
     }
     Ok(2 + s.len())
 }

@@ -209,7 +209,7 @@ impl Connect<Owned> {
         if v5 {
             body += properties::block_len(props)?;
         }
-        body += wire::string_len(&self.client_id)?;
+        body += wire::string_len(self.client_id.as_bytes())?;
         let mut will_props = 0;
         if let Some(will) = &self.will {
             crate::topic::validate_name(&will.topic).map_err(|e| EncodeError::from_topic(&e))?;
@@ -221,10 +221,10 @@ impl Connect<Owned> {
                     packet: PacketType::Connect,
                 });
             }
-            body += wire::string_len(&will.topic)? + wire::binary_len(&will.payload)?;
+            body += wire::string_len(will.topic.as_bytes())? + wire::binary_len(&will.payload)?;
         }
         if let Some(u) = &self.username {
-            body += wire::string_len(u)?;
+            body += wire::string_len(u.as_bytes())?;
         }
         if let Some(p) = &self.password {
             body += wire::binary_len(p)?;

@@ -52,7 +52,11 @@ impl<'a> Publish<Borrowed<'a>> {
         if dup && qos == QoS::AtMostOnce {
             return bad(DecodeError::DupWithQoS0);
         }
-        let (rest, topic) = wire::string(body)?;
+        // One pass for wildcards and U+0000, then UTF-8.
+        let (rest, raw_topic) = wire::binary(body)?;
+        crate::topic::scan_name(raw_topic).map_err(wire::fail)?;
+        let topic =
+            core::str::from_utf8(raw_topic).map_err(|_| wire::fail(DecodeError::InvalidUtf8))?;
         let (rest, packet_id) = if qos == QoS::AtMostOnce {
             (rest, None)
         } else {
@@ -64,8 +68,8 @@ impl<'a> Publish<Borrowed<'a>> {
             ProtocolVersion::V311 => (rest, PublishProperties::default()),
         };
         // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
-        if !(topic.is_empty() && properties.topic_alias.is_some()) {
-            crate::topic::validate_name(topic).map_err(wire::fail)?;
+        if topic.is_empty() && properties.topic_alias.is_none() {
+            return bad(DecodeError::EmptyTopicName);
         }
         let publish = Publish {
             dup,
@@ -96,10 +100,12 @@ impl Publish<Owned> {
         }
         let props = self.properties.body_len()?;
         let aliased = version == ProtocolVersion::V5 && self.properties.topic_alias.is_some();
-        if !(aliased && self.topic.is_empty()) {
-            crate::topic::validate_name(&self.topic).map_err(|e| EncodeError::from_topic(&e))?;
+        let topic = self.topic.as_bytes();
+        if topic.is_empty() && !aliased {
+            return Err(EncodeError::EmptyTopicName);
         }
-        let mut body = wire::string_len(&self.topic)? + self.payload.len();
+        crate::topic::scan_name(topic).map_err(|e| EncodeError::from_topic(&e))?;
+        let mut body = wire::scanned_string_len(topic)? + self.payload.len();
         if self.packet_id.is_some() {
             body += 2;
         }

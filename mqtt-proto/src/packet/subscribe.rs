@@ -220,14 +220,15 @@ impl Subscribe<Owned> {
         let props = self.properties.body_len()?;
         let mut body = 2 + v5_block(version, props, packet)?;
         for s in &self.subscriptions {
-            topic::validate_filter(&s.filter).map_err(|_| EncodeError::InvalidTopicFilter)?;
+            let filter = s.filter.as_bytes();
+            topic::check_filter(filter).map_err(|e| EncodeError::from_filter(&e))?;
             if version == ProtocolVersion::V311 && !s.options.is_v3() {
                 return Err(EncodeError::V5OnlyFeature { packet });
             }
-            if s.options.no_local && topic::is_shared(&s.filter) {
+            if s.options.no_local && topic::is_shared_bytes(filter) {
                 return Err(EncodeError::NoLocalOnSharedSubscription);
             }
-            body += wire::string_len(&s.filter)? + 1;
+            body += wire::scanned_string_len(filter)? + 1;
         }
         Ok((body, props))
     }
@@ -454,8 +455,8 @@ impl Unsubscribe<Owned> {
         let props = self.properties.body_len()?;
         let mut body = 2 + v5_block(version, props, packet)?;
         for f in &self.filters {
-            topic::validate_filter(f).map_err(|_| EncodeError::InvalidTopicFilter)?;
-            body += wire::string_len(f)?;
+            topic::check_filter(f.as_bytes()).map_err(|e| EncodeError::from_filter(&e))?;
+            body += wire::scanned_string_len(f.as_bytes())?;
         }
         Ok((body, props))
     }

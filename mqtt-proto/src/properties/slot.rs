@@ -297,7 +297,7 @@ fn sub_id_len(v: u32) -> Result<usize, EncodeError> {
 impl OwnedSlot for Option<ByteStr> {
     fn wire_len(&self, _: u8) -> Result<usize, EncodeError> {
         self.as_ref()
-            .map_or(Ok(0), |s| Ok(1 + wire::string_len(s)?))
+            .map_or(Ok(0), |s| Ok(1 + wire::string_len(s.as_bytes())?))
     }
     fn put(&self, pid: u8, buf: &mut impl BufMut) {
         if let Some(v) = self {
@@ -335,7 +335,9 @@ impl OwnedSlot for Vec<u32> {
 impl OwnedSlot for Vec<UserProperty<Owned>> {
     fn wire_len(&self, _: u8) -> Result<usize, EncodeError> {
         self.iter()
-            .map(|p| Ok(1 + wire::string_len(&p.key)? + wire::string_len(&p.value)?))
+            .map(|p| {
+                Ok(1 + wire::string_len(p.key.as_bytes())? + wire::string_len(p.value.as_bytes())?)
+            })
             .sum()
     }
     fn put(&self, pid: u8, buf: &mut impl BufMut) {

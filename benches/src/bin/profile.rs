@@ -1,0 +1,49 @@
+//! A fixed loop over one codec operation, for `valgrind --tool=callgrind` (instruction counts
+//! are repeatable whatever else the machine does).
+//!
+//! `cargo build --release -p benches --bin profile && valgrind --tool=callgrind target/release/profile encode`
+
+use std::hint::black_box;
+
+use benches::{publish, subscribe10, wire};
+use bytes::BytesMut;
+use mqtt_proto::{decode, decode_ref, ProtocolVersion, QoS};
+
+fn main() {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "encode".into());
+    let n: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let v = ProtocolVersion::V311;
+    let packet = publish(64, QoS::AtLeastOnce, false);
+    let bytes = wire(&packet, v);
+    let sub = subscribe10();
+    let mut buf = BytesMut::with_capacity(4096);
+    println!(
+        "size_of PacketRef = {}, Packet = {}",
+        std::mem::size_of::<mqtt_proto::PacketRef<'_>>(),
+        std::mem::size_of::<mqtt_proto::Packet>()
+    );
+    for _ in 0..n {
+        match what.as_str() {
+            "encode" => {
+                buf.clear();
+                black_box(packet.encode(v, &mut buf).ok());
+            }
+            "encode_sub" => {
+                buf.clear();
+                black_box(sub.encode(v, &mut buf).ok());
+            }
+            "decode_ref" => {
+                black_box(decode_ref(black_box(&bytes), v, 1 << 20).ok());
+            }
+            "decode" => {
+                buf.clear();
+                buf.extend_from_slice(&bytes);
+                black_box(decode(&mut buf, v, 1 << 20).ok());
+            }
+            _ => return,
+        }
+    }
+}

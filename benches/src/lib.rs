@@ -1,0 +1,72 @@
+//! Shared fixtures for the benchmarks: the packets every codec is measured on.
+
+use bytes::BytesMut;
+use mqtt_proto::{Packet, ProtocolVersion, PubResponse, Publish, QoS, Subscribe, Subscription};
+
+/// Payload sizes measured.
+pub const PAYLOADS: [usize; 4] = [0, 64, 1024, 64 * 1024];
+
+/// The topic of every PUBLISH: 7 bytes, like the reference numbers.
+pub const TOPIC: &str = "a/b/c/d";
+
+/// Our PUBLISH.
+pub fn publish(size: usize, qos: QoS, v5: bool) -> Packet {
+    let mut p = Publish::new(TOPIC, vec![0xA5; size]).with_qos(qos);
+    if qos != QoS::AtMostOnce {
+        p.packet_id = Some(42);
+    }
+    if v5 {
+        p.properties.content_type = Some("application/json".into());
+        p.properties.message_expiry_interval = Some(60);
+        p.properties.payload_format_indicator = Some(true);
+    }
+    Packet::Publish(p)
+}
+
+/// Our PUBACK.
+pub fn puback() -> Packet {
+    Packet::PubAck(PubResponse::new(42))
+}
+
+/// Our SUBSCRIBE with 10 filters.
+pub fn subscribe10() -> Packet {
+    let filters = (0..10)
+        .map(|i| Subscription::new(format!("sensors/{i}/+/temperature"), QoS::AtLeastOnce))
+        .collect();
+    Packet::Subscribe(Subscribe::new(7, filters))
+}
+
+/// Our CONNECT with credentials.
+pub fn connect() -> Packet {
+    let mut c = mqtt_proto::Connect::new(ProtocolVersion::V311, "bench-client-0001");
+    c.username = Some("user".into());
+    c.password = Some(bytes::Bytes::from_static(b"password"));
+    c.keep_alive = 30;
+    Packet::Connect(c)
+}
+
+/// The wire bytes of our packet.
+pub fn wire(packet: &Packet, version: ProtocolVersion) -> Vec<u8> {
+    let mut buf = BytesMut::new();
+    packet.encode(version, &mut buf).expect("encodable");
+    buf.to_vec()
+}
+
+/// A buffer of `count` small mixed packets (as a subscriber's socket would deliver them) in
+/// MQTT 3.1.1: QoS 0 and QoS 1 PUBLISH with 32-byte payloads, PUBACK, PINGRESP.
+pub fn mixed_stream(count: usize) -> Vec<u8> {
+    let kinds = [
+        publish(32, QoS::AtMostOnce, false),
+        publish(32, QoS::AtLeastOnce, false),
+        puback(),
+        Packet::PingResp,
+    ];
+    let mut buf = BytesMut::new();
+    for i in 0..count {
+        kinds[i % kinds.len()]
+            .encode(ProtocolVersion::V311, &mut buf)
+            .expect("encodable");
+    }
+    buf.to_vec()
+}
+pub mod engine_loops;
