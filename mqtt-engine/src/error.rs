@@ -34,7 +34,7 @@ pub enum Error {
     RetainNotSupported,
     /// The packet breaks a rule of the protocol (topic, string length…).
     #[error("invalid packet: {0}")]
-    Invalid(#[from] EncodeError),
+    Invalid(EncodeError),
     /// SUBSCRIBE / UNSUBSCRIBE without filters.
     #[error("no topic filter given")]
     NoFilters,
@@ -95,6 +95,18 @@ impl ProtocolError {
             Self::TopicAliasInvalid(_) => ReasonCode::TopicAliasInvalid,
             Self::ReceiveMaximumExceeded => ReasonCode::ReceiveMaximumExceeded,
             _ => ReasonCode::ProtocolError,
+        }
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        match e {
+            // [MQTT-3.2.2-15]
+            EncodeError::ExceedsMaximumPacketSize { size, max } => {
+                Self::PacketTooLarge { size, max }
+            }
+            other => Self::Invalid(other),
         }
     }
 }

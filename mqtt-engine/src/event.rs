@@ -1,5 +1,6 @@
 //! What the engine tells the application and the driver.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -25,8 +26,9 @@ pub enum Output {
 /// An event for the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// CONNACK with success: the connection is usable.
-    Connected(Connected),
+    /// CONNACK with success: the connection is usable. (Boxed: rare and large, it would
+    /// otherwise make every event as big as itself.)
+    Connected(Box<Connected>),
     /// CONNACK with a failure code. The driver should close the transport. `will_retry` tells
     /// whether a reconnect is scheduled (transient refusals) or not (bad credentials, banned…).
     ConnectionRefused {

@@ -21,14 +21,11 @@ impl ByteStr {
         Self(Bytes::from_static(s.as_bytes()))
     }
 
-    /// Wraps bytes that the caller validated as UTF-8. Invalid bytes are replaced by an empty
-    /// string rather than trusted, so `as_str` never sees invalid data.
+    /// Wraps bytes cut from a `&str` the decoder already validated (or a copy of it), so they
+    /// are UTF-8 by construction. `as_str` still checks, so a mistake here could only yield an
+    /// empty string, never invalid data.
     pub(crate) fn from_utf8_bytes(b: Bytes) -> Self {
-        if core::str::from_utf8(&b).is_ok() {
-            Self(b)
-        } else {
-            Self::new()
-        }
+        Self(b)
     }
 
     /// Validates `b` as UTF-8.

@@ -240,6 +240,14 @@ pub enum EncodeError {
     /// No Local on a shared subscription [MQTT-3.8.3-4].
     #[error("no-local set on a shared subscription")]
     NoLocalOnSharedSubscription,
+    /// The packet is larger than the peer's Maximum Packet Size (MQTT 5).
+    #[error("packet of {size} bytes exceeds the peer's maximum packet size of {max}")]
+    ExceedsMaximumPacketSize {
+        /// Encoded size.
+        size: usize,
+        /// The peer's limit.
+        max: u32,
+    },
     /// The output slice given to `encode_to_slice` is too small.
     #[error("buffer of {available} bytes too small for a packet of {needed}")]
     BufferTooSmall {

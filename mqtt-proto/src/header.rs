@@ -114,6 +114,7 @@ pub(crate) struct FixedHeader {
 impl FixedHeader {
     /// Parses the fixed header at the start of `input`. `Ok(None)` means more bytes are needed.
     /// The maximum size is enforced here, before any of the body is awaited.
+    #[inline]
     pub(crate) fn parse(
         input: &[u8],
         version: ProtocolVersion,

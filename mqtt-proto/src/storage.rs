@@ -178,6 +178,9 @@ impl<T: IntoOwned> IntoOwned for Option<T> {
 impl<'a, T: FromRaw<'a> + IntoOwned> IntoOwned for SeqRef<'a, T> {
     type Owned = Vec<T::Owned>;
     fn into_owned(self, frame: &Bytes) -> Self::Owned {
+        if self.raw.is_empty() {
+            return Vec::new();
+        }
         self.iter().map(|v| v.into_owned(frame)).collect()
     }
 }

@@ -167,7 +167,7 @@ fn record(inner: &mut Inner, event: &Event) -> bool {
             complete(*packet_id, Completion::Unsubscribed(results.clone()))
         }
         Event::Connected(c) => {
-            inner.connected = Some(c.clone());
+            inner.connected = Some((**c).clone());
             inner.last_error = None;
         }
         Event::Disconnected(reason) => {

@@ -20,6 +20,9 @@ fn main() {
     let bytes = wire(&packet, v);
     let sub = subscribe10();
     let mut buf = BytesMut::with_capacity(4096);
+    let mut client = benches::engine_loops::connected_client(v);
+    let payload = bytes::Bytes::from(vec![0xA5u8; 64]);
+    let now = mqtt_engine::Instant::from_millis(1);
     println!(
         "size_of PacketRef = {}, Packet = {}",
         std::mem::size_of::<mqtt_proto::PacketRef<'_>>(),
@@ -37,6 +40,13 @@ fn main() {
             }
             "decode_ref" => {
                 black_box(decode_ref(black_box(&bytes), v, 1 << 20).ok());
+            }
+            "engine" => {
+                black_box(benches::engine_loops::qos1_round_trip(
+                    &mut client,
+                    &payload,
+                    now,
+                ));
             }
             "decode" => {
                 buf.clear();

@@ -1,6 +1,7 @@
 //! The connection life cycle: CONNECT, CONNACK, keep-alive, loss, reconnect backoff and
 //! session resumption.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -88,12 +89,12 @@ impl<S: Store> Client<S> {
         }
         self.state = State::Connected { since: now };
         self.clean_start = !self.options.persistent();
-        self.events.push_back(Event::Connected(Connected {
+        self.events.push_back(Event::Connected(Box::new(Connected {
             session_present: ack.session_present,
             client_id: self.options.client_id.clone(),
             keep_alive: self.keep_alive,
             properties: ack.properties,
-        }));
+        })));
         if ack.session_present {
             self.resend_session(now);
         } else {

@@ -1,7 +1,8 @@
 //! Bytes and packets from the server.
 
+use bytes::Buf;
 use mqtt_proto::{
-    decode, Packet, PacketType, ProtocolVersion, PubResponse, Publish, QoS, ReasonCode, SubAck,
+    decode, decode_ref, Packet, PacketType, ProtocolVersion, Publish, QoS, ReasonCode, SubAck,
 };
 
 use super::{Client, PendingAck, State};
@@ -27,10 +28,19 @@ impl<S: Store> Client<S> {
         let max = self.options.max_incoming_packet as usize;
         let connection = self.connection;
         while connection == self.connection && self.read_buf_usable() {
-            let result = match decode(&mut self.read_buf, self.options.version, max) {
-                Ok(Some(packet)) => self.handle_packet(packet, now),
-                Ok(None) => break,
-                Err(e) => Err(ProtocolError::Decode(e)),
+            let result = match self.read_buf.first().map(|b| b >> 4) {
+                // Acknowledgements and PINGRESP are read as borrowed views: nothing is moved
+                // or converted for the most frequent packets.
+                Some(4..=7 | 13) => match self.next_ack(max) {
+                    Ok(Some(ack)) => self.handle_ack(ack, now),
+                    Ok(None) => break,
+                    Err(e) => Err(ProtocolError::Decode(e)),
+                },
+                _ => match decode(&mut self.read_buf, self.options.version, max) {
+                    Ok(Some(packet)) => self.handle_packet(packet, now),
+                    Ok(None) => break,
+                    Err(e) => Err(ProtocolError::Decode(e)),
+                },
             };
             if let Err(e) = result {
                 self.protocol_violation(e.clone(), now);
@@ -38,6 +48,44 @@ impl<S: Store> Client<S> {
             }
         }
         Ok(())
+    }
+
+    /// Decodes an acknowledgement or PINGRESP at the front of the read buffer, keeping only
+    /// the fields the engine uses, and consumes it.
+    fn next_ack(&mut self, max: usize) -> Result<Option<Ack>, mqtt_proto::DecodeError> {
+        let Some((packet, used)) = decode_ref(&self.read_buf, self.options.version, max)? else {
+            return Ok(None);
+        };
+        let ack = match packet {
+            Packet::PubAck(r) => Ack::PubAck(r.packet_id, r.reason_code),
+            Packet::PubRec(r) => Ack::PubRec(r.packet_id, r.reason_code),
+            Packet::PubRel(r) => Ack::PubRel(r.packet_id),
+            Packet::PubComp(r) => Ack::PubComp(r.packet_id, r.reason_code),
+            other => Ack::Other(other.packet_type()),
+        };
+        self.read_buf.advance(used);
+        Ok(Some(ack))
+    }
+
+    fn handle_ack(&mut self, ack: Ack, now: Instant) -> Result<(), ProtocolError> {
+        if let State::Connecting { .. } = self.state {
+            // [MQTT-3.2.0-1]: nothing but CONNACK (or AUTH) comes first.
+            return Err(ProtocolError::UnexpectedPacket(ack.packet_type()));
+        }
+        match ack {
+            Ack::PubAck(id, code) => self.on_puback(id, code, now),
+            Ack::PubRec(id, code) => self.on_pubrec(id, code, now),
+            Ack::PubRel(id) => {
+                self.on_pubrel(id, now);
+                Ok(())
+            }
+            Ack::PubComp(id, code) => self.on_pubcomp(id, code, now),
+            Ack::Other(PacketType::PingResp) => {
+                self.ping_sent = None;
+                Ok(())
+            }
+            Ack::Other(t) => Err(ProtocolError::UnexpectedPacket(t)),
+        }
     }
 
     fn read_buf_usable(&self) -> bool {
@@ -59,13 +107,13 @@ impl<S: Store> Client<S> {
         }
         match packet {
             Packet::Publish(p) => self.on_publish(p, now),
-            Packet::PubAck(r) => self.on_puback(&r, now),
-            Packet::PubRec(r) => self.on_pubrec(&r, now),
+            Packet::PubAck(r) => self.on_puback(r.packet_id, r.reason_code, now),
+            Packet::PubRec(r) => self.on_pubrec(r.packet_id, r.reason_code, now),
             Packet::PubRel(r) => {
-                self.on_pubrel(&r, now);
+                self.on_pubrel(r.packet_id, now);
                 Ok(())
             }
-            Packet::PubComp(r) => self.on_pubcomp(&r, now),
+            Packet::PubComp(r) => self.on_pubcomp(r.packet_id, r.reason_code, now),
             Packet::SubAck(ack) => self.on_suback(ack),
             Packet::UnsubAck(ack) => self.on_unsuback(ack),
             Packet::PingResp => {
@@ -174,58 +222,73 @@ impl<S: Store> Client<S> {
             .push_back(Event::Message(Delivery { publish, ack }));
     }
 
-    fn on_puback(&mut self, r: &PubResponse, now: Instant) -> Result<(), ProtocolError> {
-        match self.store.get_outgoing(r.packet_id) {
+    fn on_puback(
+        &mut self,
+        packet_id: u16,
+        reason_code: ReasonCode,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        match self.store.get_outgoing(packet_id) {
             Some(Outgoing::Publish(p)) if p.qos == QoS::AtLeastOnce => {}
-            _ => return Err(unknown(PacketType::PubAck, r.packet_id)),
+            _ => return Err(unknown(PacketType::PubAck, packet_id)),
         }
-        self.store.remove_outgoing(r.packet_id);
-        self.complete(r.packet_id, r.reason_code, now);
+        self.store.remove_outgoing(packet_id);
+        self.complete(packet_id, reason_code, now);
         Ok(())
     }
 
-    fn on_pubrec(&mut self, r: &PubResponse, now: Instant) -> Result<(), ProtocolError> {
-        match self.store.get_outgoing(r.packet_id) {
+    fn on_pubrec(
+        &mut self,
+        packet_id: u16,
+        reason_code: ReasonCode,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        match self.store.get_outgoing(packet_id) {
             Some(Outgoing::Publish(p)) if p.qos == QoS::ExactlyOnce => {}
             // PUBREC again for a released message: release again.
             Some(Outgoing::Release(_)) => {
-                self.send_response(PacketType::PubRel, r.packet_id, ReasonCode::Success, now);
+                self.send_response(PacketType::PubRel, packet_id, ReasonCode::Success, now);
                 return Ok(());
             }
-            _ => return Err(unknown(PacketType::PubRec, r.packet_id)),
+            _ => return Err(unknown(PacketType::PubRec, packet_id)),
         }
-        self.store.remove_outgoing(r.packet_id);
-        if r.reason_code.is_success() {
+        self.store.remove_outgoing(packet_id);
+        if reason_code.is_success() {
             // [MQTT-4.3.3-4]; PUBRELs follow PUBREC order [MQTT-4.6.0-4].
-            self.store.push_outgoing(Outgoing::Release(r.packet_id));
-            self.send_response(PacketType::PubRel, r.packet_id, ReasonCode::Success, now);
+            self.store.push_outgoing(Outgoing::Release(packet_id));
+            self.send_response(PacketType::PubRel, packet_id, ReasonCode::Success, now);
         } else {
             // [MQTT-4.4.0-2]: refused, acknowledged, never retransmitted.
-            self.complete(r.packet_id, r.reason_code, now);
+            self.complete(packet_id, reason_code, now);
         }
         Ok(())
     }
 
     /// [MQTT-4.3.3-11]; an unknown identifier gets PUBCOMP "Packet Identifier not found".
-    fn on_pubrel(&mut self, r: &PubResponse, now: Instant) {
-        let code = if self.store.remove_incoming(r.packet_id) {
+    fn on_pubrel(&mut self, packet_id: u16, now: Instant) {
+        let code = if self.store.remove_incoming(packet_id) {
             self.incoming_unacked = self.incoming_unacked.saturating_sub(1);
             ReasonCode::Success
         } else {
             ReasonCode::PacketIdentifierNotFound
         };
-        self.send_response(PacketType::PubComp, r.packet_id, code, now);
+        self.send_response(PacketType::PubComp, packet_id, code, now);
     }
 
-    fn on_pubcomp(&mut self, r: &PubResponse, now: Instant) -> Result<(), ProtocolError> {
+    fn on_pubcomp(
+        &mut self,
+        packet_id: u16,
+        reason_code: ReasonCode,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
         if !matches!(
-            self.store.get_outgoing(r.packet_id),
+            self.store.get_outgoing(packet_id),
             Some(Outgoing::Release(_))
         ) {
-            return Err(unknown(PacketType::PubComp, r.packet_id));
+            return Err(unknown(PacketType::PubComp, packet_id));
         }
-        self.store.remove_outgoing(r.packet_id);
-        self.complete(r.packet_id, r.reason_code, now);
+        self.store.remove_outgoing(packet_id);
+        self.complete(packet_id, reason_code, now);
         Ok(())
     }
 
@@ -303,4 +366,26 @@ impl<S: Store> Client<S> {
 
 fn unknown(packet: PacketType, packet_id: u16) -> ProtocolError {
     ProtocolError::UnknownPacketId { packet, packet_id }
+}
+
+/// The fields of an acknowledgement (or PINGRESP) the engine acts on.
+#[derive(Debug, Clone, Copy)]
+enum Ack {
+    PubAck(u16, ReasonCode),
+    PubRec(u16, ReasonCode),
+    PubRel(u16),
+    PubComp(u16, ReasonCode),
+    Other(PacketType),
+}
+
+impl Ack {
+    fn packet_type(self) -> PacketType {
+        match self {
+            Self::PubAck(..) => PacketType::PubAck,
+            Self::PubRec(..) => PacketType::PubRec,
+            Self::PubRel(_) => PacketType::PubRel,
+            Self::PubComp(..) => PacketType::PubComp,
+            Self::Other(t) => t,
+        }
+    }
 }

@@ -181,7 +181,15 @@ impl<S: Store> Client<S> {
         publish.properties.topic_alias = None;
         publish.properties.subscription_identifiers.clear();
         publish.packet_id = (publish.qos != QoS::AtMostOnce).then_some(1);
-        self.check_publish(&publish)?;
+        let send_now = self.queue.is_empty()
+            && self.is_connected()
+            && (publish.qos == QoS::AtMostOnce || self.store.outgoing_len() < self.send_quota());
+        if send_now {
+            // Sent at once below: encoding checks the packet and its size in the same pass.
+            self.check_publish_limits(&publish)?;
+        } else {
+            self.check_publish(&publish)?;
+        }
         if self.queue.len() >= self.options.max_queued {
             return Err(Error::QueueFull(self.queue.len()));
         }
@@ -191,9 +199,23 @@ impl<S: Store> Client<S> {
             Some(self.allocate_id()?)
         };
         publish.packet_id = packet_id;
-        self.queue.push_back(publish);
-        self.flush_queue(now);
         self.timeout_pending = true;
+        if !send_now {
+            self.queue.push_back(publish);
+            self.flush_queue(now);
+            return Ok(packet_id);
+        }
+        // Nothing waits ahead of it: straight to the wire (and the session), no queueing.
+        if let Err(e) = self.send_new_publish(&mut publish, now) {
+            if let Some(id) = packet_id {
+                self.free_id(id);
+            }
+            return Err(e);
+        }
+        if packet_id.is_some() {
+            self.store
+                .push_outgoing(crate::store::Outgoing::Publish(publish));
+        }
         Ok(packet_id)
     }
 

@@ -13,7 +13,8 @@ use crate::time::Instant;
 
 impl<S: Store> Client<S> {
     /// Checks a publish against the protocol and the server's limits.
-    pub(crate) fn check_publish(&self, publish: &Publish) -> Result<(), Error> {
+    /// The server's QoS and retain limits (the size is checked when encoding).
+    pub(crate) fn check_publish_limits(&self, publish: &Publish) -> Result<(), Error> {
         if publish.qos > self.server.max_qos {
             // [MQTT-3.2.2-11]
             return Err(Error::QoSNotSupported {
@@ -25,6 +26,11 @@ impl<S: Store> Client<S> {
             // [MQTT-3.2.2-14]
             return Err(Error::RetainNotSupported);
         }
+        Ok(())
+    }
+
+    pub(crate) fn check_publish(&self, publish: &Publish) -> Result<(), Error> {
+        self.check_publish_limits(publish)?;
         let size = publish.encoded_len(self.options.version)?;
         self.check_limit(size)
     }
@@ -56,7 +62,7 @@ impl<S: Store> Client<S> {
         if !self.is_connected() {
             return;
         }
-        let quota = usize::from(self.server.receive_maximum.min(self.options.max_inflight));
+        let quota = self.send_quota();
         while let Some(front) = self.queue.front() {
             if front.qos != QoS::AtMostOnce && self.store.outgoing_len() >= quota {
                 break;
@@ -74,6 +80,12 @@ impl<S: Store> Client<S> {
         }
     }
 
+    /// QoS 1/2 publishes allowed in flight: the smaller of the server's Receive Maximum and our
+    /// own limit.
+    pub(crate) fn send_quota(&self) -> usize {
+        usize::from(self.server.receive_maximum.min(self.options.max_inflight))
+    }
+
     pub(crate) fn fail_publish(&mut self, publish: &Publish, reason: PublishFailure) {
         if let Some(id) = publish.packet_id {
             self.free_id(id);
@@ -87,14 +99,22 @@ impl<S: Store> Client<S> {
     /// First transmission: DUP 0 [MQTT-4.3.1-1], [MQTT-4.3.2-2], [MQTT-4.3.3-2], with a topic
     /// alias when the server accepts them (never above its maximum, [MQTT-3.2.2-17],
     /// [MQTT-3.3.2-9]). The stored copy keeps its full topic.
-    fn send_new_publish(&mut self, publish: &mut Publish, now: Instant) -> Result<(), Error> {
+    pub(crate) fn send_new_publish(
+        &mut self,
+        publish: &mut Publish,
+        now: Instant,
+    ) -> Result<(), Error> {
         publish.dup = false;
         let max = self.server.topic_alias_maximum;
         if self.options.version == ProtocolVersion::V5 && max > 0 {
             if let Some(&alias) = self.aliases_out.get(&publish.topic) {
                 let topic = mem::take(&mut publish.topic);
                 publish.properties.topic_alias = Some(alias);
-                let result = publish.encode(self.options.version, &mut self.out);
+                let result = publish.encode_within(
+                    self.options.version,
+                    self.server.max_packet_size,
+                    &mut self.out,
+                );
                 publish.topic = topic;
                 publish.properties.topic_alias = None;
                 result?;
@@ -104,7 +124,11 @@ impl<S: Store> Client<S> {
             if self.aliases_out.len() < usize::from(max) {
                 let alias = self.aliases_out.len() as u16 + 1;
                 publish.properties.topic_alias = Some(alias);
-                let result = publish.encode(self.options.version, &mut self.out);
+                let result = publish.encode_within(
+                    self.options.version,
+                    self.server.max_packet_size,
+                    &mut self.out,
+                );
                 publish.properties.topic_alias = None;
                 result?;
                 self.aliases_out.insert(publish.topic.clone(), alias);
@@ -112,7 +136,11 @@ impl<S: Store> Client<S> {
                 return Ok(());
             }
         }
-        publish.encode(self.options.version, &mut self.out)?;
+        publish.encode_within(
+            self.options.version,
+            self.server.max_packet_size,
+            &mut self.out,
+        )?;
         self.last_sent = now;
         Ok(())
     }

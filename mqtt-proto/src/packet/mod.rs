@@ -86,6 +86,7 @@ impl<S: Storage> Packet<S> {
 /// Returns `Ok(Some((packet, consumed)))`, or `Ok(None)` when `input` does not yet hold a whole
 /// packet. A packet larger than `max_size` bytes (fixed header included) is refused from its
 /// fixed header, before its body arrives.
+#[inline]
 pub fn decode_ref(
     input: &[u8],
     version: ProtocolVersion,
@@ -107,6 +108,7 @@ pub fn decode_ref(
 ///
 /// Returns `Ok(None)` (leaving `buf` untouched) when `buf` does not yet hold a whole packet.
 /// On error the offending frame may have been removed; the connection cannot continue anyway.
+#[inline]
 pub fn decode(
     buf: &mut BytesMut,
     version: ProtocolVersion,
@@ -124,6 +126,7 @@ pub fn decode(
     Ok(Some(packet.into_owned(&frame)))
 }
 
+#[inline]
 fn parse_body(
     header: FixedHeader,
     body: &[u8],

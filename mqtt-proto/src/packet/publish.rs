@@ -45,6 +45,7 @@ impl Publish<Owned> {
 }
 
 impl<'a> Publish<Borrowed<'a>> {
+    #[inline]
     pub(crate) fn parse(flags: u8, body: &'a [u8], version: ProtocolVersion) -> PResult<'a, Self> {
         let dup = flags & 0b1000 != 0;
         let qos = QoS::from_u8((flags >> 1) & 0b11).map_err(wire::fail)?;
@@ -166,6 +167,26 @@ impl Publish<Owned> {
         wire::total_len(self.sizes(version)?.0)
     }
 
+    /// Like [`Self::encode`], refusing a packet larger than `max_size` bytes (the peer's
+    /// Maximum Packet Size) without writing anything; checks and writes in one pass.
+    pub fn encode_within(
+        &self,
+        version: ProtocolVersion,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let sizes = self.sizes(version)?;
+        let total = wire::total_len(sizes.0)?;
+        if let Some(max) = max_size {
+            if total > max as usize {
+                return Err(EncodeError::ExceedsMaximumPacketSize { size: total, max });
+            }
+        }
+        buf.reserve(total);
+        self.put(version, sizes, buf);
+        Ok(total)
+    }
+
     /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
     /// building a `Packet`).
     pub fn encode(
@@ -221,6 +242,7 @@ impl PubResponse<Owned> {
 }
 
 impl<'a> PubResponse<Borrowed<'a>> {
+    #[inline]
     pub(crate) fn parse(
         packet: PacketType,
         body: &'a [u8],
