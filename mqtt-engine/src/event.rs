@@ -25,6 +25,7 @@ pub enum Output {
 
 /// An event for the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // messages are the common case: boxing them would allocate each time
 pub enum Event {
     /// CONNACK with success: the connection is usable. (Boxed: rare and large, it would
     /// otherwise make every event as big as itself.)

@@ -370,6 +370,7 @@ fn unknown(packet: PacketType, packet_id: u16) -> ProtocolError {
 
 /// The fields of an acknowledgement (or PINGRESP) the engine acts on.
 #[derive(Debug, Clone, Copy)]
+#[allow(clippy::enum_variant_names)] // named after the packets
 enum Ack {
     PubAck(u16, ReasonCode),
     PubRec(u16, ReasonCode),
