@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p benches --bench allocations`
 
+#![allow(clippy::cast_precision_loss)] // allocation counts as averages
+
 use benches::engine_loops::{connected_client, incoming_qos2, qos1_round_trip, qos2_incoming_flow};
 use bytes::Bytes;
 use mqtt_engine::Instant;

@@ -4,6 +4,7 @@
 //! `cargo bench -p benches --bench codec` (add `-- --quick` style criterion flags to shorten).
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
+#![allow(clippy::too_many_lines)] // each group lists every codec side by side
 
 use std::hint::black_box;
 use std::io::Cursor;

@@ -1,5 +1,7 @@
 //! Shared fixtures for the benchmarks: the packets every codec is measured on.
 
+#![allow(clippy::missing_panics_doc)] // fixtures: a setup failure aborts the benchmark
+
 use bytes::BytesMut;
 use mqtt_proto::{Packet, ProtocolVersion, PubResponse, Publish, QoS, Subscribe, Subscription};
 
