@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every benchmark of the project and prints the README's performance section: codec and
+# engine (criterion, beside peer crates), allocations per message, end to end through mosquitto.
+# Short by default (a few minutes); `--long` measures longer and sends 10x more messages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--long" ]; then
+    CRITERION=(--warm-up-time 2 --measurement-time 5)
+    E2E=(--long)
+else
+    CRITERION=(--warm-up-time 0.3 --measurement-time 0.7)
+    E2E=()
+fi
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"
+echo "rustc: $(rustc --version)"
+cargo bench -q -p benches --bench codec -- "${CRITERION[@]}" --noplot >/dev/null
+cargo bench -q -p benches --bench engine -- "${CRITERION[@]}" --noplot >/dev/null
+echo
+cargo run -q --release -p benches --bin report
+echo
+cargo bench -q -p benches --bench allocations
+echo
+cargo run -q --release -p benches --bin e2e -- "${E2E[@]}"

@@ -1,0 +1,281 @@
+//! End-to-end benchmark: a publisher and a subscriber in one process, through a local
+//! mosquitto on loopback, for our blocking client and for rumqttc (tokio, one-thread runtime),
+//! at QoS 0, 1 and 2. Each (library, QoS) pair runs in its own child process, which reports
+//! wall time and its whole CPU time (all threads), so the two libraries are measured alike.
+//!
+//! `cargo run --release -p benches --bin e2e` (add `--long` for 10× more messages,
+//! `--count N` / `--size S` to choose).
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TOPIC: &str = "e2e/bench";
+
+fn cpu_seconds() -> f64 {
+    // utime and stime (fields 14 and 15) of the whole process, in clock ticks of 1/100 s.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+struct Run {
+    received: u64,
+    seconds: f64,
+    cpu: f64,
+}
+
+fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
+    use transport_std::{Client, QoS};
+    let level = match qos {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    };
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let received = Arc::new(AtomicU64::new(0));
+    let sub = Client::builder(&url)
+        .client_id("e2e-ours-sub")
+        .build()
+        .expect("build");
+    let r = received.clone();
+    let token = sub
+        .subscribe(TOPIC, level, move |_| {
+            r.fetch_add(1, Ordering::Relaxed);
+        })
+        .expect("subscribe");
+    sub.connect().expect("connect");
+    token.wait(Duration::from_secs(10)).expect("suback");
+    let publisher = Client::builder(&url)
+        .client_id("e2e-ours-pub")
+        .build()
+        .expect("build");
+    publisher.connect().expect("connect");
+    let payload = bytes::Bytes::from(vec![0xA5u8; size]);
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    for _ in 0..count {
+        loop {
+            match publisher.publish(TOPIC, payload.clone(), level) {
+                Ok(_) => break,
+                Err(transport_std::Error::Engine(mqtt_engine::Error::QueueFull(_))) => {
+                    std::thread::sleep(Duration::from_micros(100))
+                }
+                Err(e) => panic!("publish: {e}"),
+            }
+        }
+    }
+    let deadline = start + Duration::from_secs(120);
+    while received.load(Ordering::Relaxed) < count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    Run {
+        received: received.load(Ordering::Relaxed),
+        seconds,
+        cpu,
+    }
+}
+
+fn rumqttc_run(port: u16, qos: u8, count: u64, size: usize) -> Run {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let level = match qos {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let mut sub_opts = MqttOptions::new("e2e-rumqttc-sub", "127.0.0.1", port);
+        sub_opts.set_keep_alive(Duration::from_secs(60));
+        sub_opts.set_max_packet_size(1 << 20, 1 << 20);
+        let (sub, mut sub_loop) = AsyncClient::new(sub_opts, 100);
+        sub.subscribe(TOPIC, level).await.expect("subscribe");
+        // Run the subscriber until SUBACK.
+        loop {
+            if let Ok(Event::Incoming(Packet::SubAck(_))) = sub_loop.poll().await {
+                break;
+            }
+        }
+        let received = Arc::new(AtomicU64::new(0));
+        let r = received.clone();
+        let sub_task = tokio::spawn(async move {
+            while r.load(Ordering::Relaxed) < count {
+                match sub_loop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(_))) => {
+                        r.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("subscriber: {e}"),
+                }
+            }
+            drop(sub);
+        });
+        let mut pub_opts = MqttOptions::new("e2e-rumqttc-pub", "127.0.0.1", port);
+        pub_opts.set_keep_alive(Duration::from_secs(60));
+        pub_opts.set_max_packet_size(1 << 20, 1 << 20);
+        // mosquitto disconnects a 3.1.1 client with more than `max_inflight_messages` (20)
+        // QoS 2 messages awaiting PUBREL; rumqttc's default is 100. (Our client reads the
+        // limit from the MQTT 5 CONNACK.)
+        pub_opts.set_inflight(20);
+        let (publisher, mut pub_loop) = AsyncClient::new(pub_opts, 100);
+        let pub_task = tokio::spawn(async move {
+            loop {
+                if let Err(e) = pub_loop.poll().await {
+                    eprintln!("rumqttc publisher event loop: {e}");
+                    break;
+                }
+            }
+        });
+        let payload = vec![0xA5u8; size];
+        let cpu0 = cpu_seconds();
+        let start = Instant::now();
+        for _ in 0..count {
+            publisher
+                .publish(TOPIC, level, false, payload.clone())
+                .await
+                .expect("publish");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(120), sub_task).await;
+        let seconds = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu0;
+        pub_task.abort();
+        Run {
+            received: received.load(Ordering::Relaxed),
+            seconds,
+            cpu,
+        }
+    })
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn start_mosquitto() -> (std::process::Child, u16, std::path::PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = std::env::temp_dir().join(format!("mqtt-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nuser root\nmax_queued_messages 0\n"
+        ),
+    )
+    .expect("conf");
+    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].into_iter().find(|p| std::path::Path::new(p).exists()).expect(
+        "the end-to-end benchmark needs mosquitto (apt-get install mosquitto, or ./scripts/test.sh)",
+    );
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto");
+    for _ in 0..250 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port, dir)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let size: usize = arg(&args, "--size")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
+    let long = args.iter().any(|a| a == "--long");
+    let count: u64 = arg(&args, "--count")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if long { 200_000 } else { 20_000 });
+    if let Some(lib) = arg(&args, "--child") {
+        let port: u16 = arg(&args, "--port")
+            .and_then(|s| s.parse().ok())
+            .expect("--port");
+        let qos: u8 = arg(&args, "--qos")
+            .and_then(|s| s.parse().ok())
+            .expect("--qos");
+        let run = if lib == "ours" {
+            ours(port, qos, count, size)
+        } else {
+            rumqttc_run(port, qos, count, size)
+        };
+        println!("{} {} {} {}", run.received, run.seconds, run.cpu, count);
+        return;
+    }
+    let (mut broker, port, dir) = start_mosquitto();
+    let exe = std::env::current_exe().expect("exe");
+    println!("end to end through mosquitto on 127.0.0.1: {count} messages of {size} B, publisher + subscriber in one process");
+    println!("| QoS | client | msgs/s | CPU µs/msg | received |");
+    println!("|---|---|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for qos in 0..=2u8 {
+        let mut results = Vec::new();
+        for lib in ["ours", "rumqttc"] {
+            let out = Command::new(&exe)
+                .args([
+                    "--child",
+                    lib,
+                    "--port",
+                    &port.to_string(),
+                    "--qos",
+                    &qos.to_string(),
+                    "--count",
+                    &count.to_string(),
+                    "--size",
+                    &size.to_string(),
+                ])
+                .output()
+                .expect("child");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if v.len() < 4 {
+                eprintln!(
+                    "{lib} QoS {qos} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                continue;
+            }
+            let (received, seconds, cpu) = (v[0], v[1], v[2]);
+            let rate = received / seconds;
+            let cpu_per = cpu / received.max(1.0) * 1e6;
+            println!("| {qos} | {lib} | {rate:.0} | {cpu_per:.2} | {received:.0} |");
+            results.push((rate, cpu_per));
+        }
+        if let [(our_rate, our_cpu), (their_rate, their_cpu)] = results[..] {
+            ratios.push((qos, our_rate / their_rate, our_cpu / their_cpu));
+        }
+    }
+    println!();
+    for (qos, rate, cpu) in ratios {
+        println!("QoS {qos}: ours/rumqttc msgs/s = {rate:.2}x, CPU per message = {cpu:.2}x");
+    }
+    let _ = broker.kill();
+    let _ = broker.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}
