@@ -18,6 +18,7 @@ fn fmt_ns(ns: f64) -> String {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one table, row by row
 fn main() {
     let root: PathBuf = std::env::args()
         .nth(1)
