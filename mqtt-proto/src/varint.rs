@@ -41,6 +41,24 @@ pub(crate) fn encoded_len(value: u32) -> usize {
     }
 }
 
+/// Writes `value` (at most [`MAX`]) at the start of `out` (4 bytes), returning its length.
+pub(crate) fn write(out: &mut [u8], mut value: u32) -> usize {
+    let mut n = 0;
+    for slot in out.iter_mut() {
+        let mut byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value > 0 {
+            byte |= 0x80;
+        }
+        *slot = byte;
+        n += 1;
+        if value == 0 {
+            break;
+        }
+    }
+    n
+}
+
 /// Writes `value` (which the caller checked is at most [`MAX`]).
 pub(crate) fn put(buf: &mut impl BufMut, mut value: u32) {
     loop {

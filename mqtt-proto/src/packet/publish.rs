@@ -135,8 +135,14 @@ impl Publish<Owned> {
         if self.retain {
             first |= 1;
         }
-        wire::put_header(buf, first, sizes.0);
-        wire::put_prefixed(buf, self.topic.as_bytes());
+        // Fixed header and topic length in one write.
+        let topic = self.topic.as_bytes();
+        let mut head = [0u8; 7];
+        head[0] = first;
+        let n = 1 + crate::varint::write(&mut head[1..5], sizes.0 as u32);
+        head[n..n + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        buf.put_slice(&head[..n + 2]);
+        buf.put_slice(topic);
         if let Some(id) = self.packet_id {
             buf.put_u16(id);
         }

@@ -70,11 +70,14 @@ macro_rules! property_struct {
         impl $name<Owned> {
             /// True when no property is set.
             pub fn is_empty(&self) -> bool {
-                *self == Self::default()
+                true $( && self.$field.is_absent() )* && self.user_properties.is_empty()
             }
 
             /// Bytes of the properties, without the length prefix, after checking their values.
             pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
+                if self.is_empty() {
+                    return Ok(0);
+                }
                 Ok(0 $( + OwnedSlot::wire_len(&self.$field, id::$pid)? )*
                     + OwnedSlot::wire_len(&self.user_properties, id::USER_PROPERTY)?)
             }
@@ -98,6 +101,23 @@ macro_rules! property_struct {
             }
         }
     };
+}
+
+/// A property field that may be absent.
+trait Absent {
+    fn is_absent(&self) -> bool;
+}
+
+impl<T> Absent for Option<T> {
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> Absent for alloc::vec::Vec<T> {
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
 }
 
 /// Bytes a property block takes, length prefix included, for properties of `body` bytes.
