@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod address;
+mod builder;
 mod client;
 mod driver;
 mod error;
@@ -31,13 +32,16 @@ mod message;
 mod router;
 mod store;
 mod tls;
+mod token;
 
 pub use address::BrokerAddress;
-pub use client::{Builder, Client, PublishToken, SubscribeToken, UnsubscribeToken};
+pub use builder::Builder;
+pub use client::Client;
 pub use error::Error;
 pub use message::{IntoPayload, Message};
 pub use store::SessionStore;
 pub use tls::TlsConfig;
+pub use token::{PublishToken, SubscribeToken, UnsubscribeToken};
 
 pub use mqtt_engine::{Connected, DisconnectReason, Event, PublishFailure, ReconnectPolicy};
 pub use mqtt_proto::{
