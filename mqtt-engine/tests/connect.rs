@@ -202,3 +202,26 @@ fn disconnect_sends_disconnect_and_shuts_down() {
         "no reconnect after a requested disconnect"
     );
 }
+
+#[test]
+fn v311_only_server_refusing_a_v5_connect_is_a_typed_refusal() {
+    let mut h = Harness::v5("c");
+    h.client.connect(h.now);
+    h.pump();
+    h.take_sent();
+    // 3.1.1 CONNACK, return code 1: unacceptable protocol version.
+    h.send_raw(&[0x20, 0x02, 0x00, 0x01])
+        .expect("a refusal, not a protocol error");
+    let events = h.take_events();
+    assert!(
+        matches!(
+            events[0],
+            Event::ConnectionRefused {
+                reason_code: ReasonCode::UnsupportedProtocolVersion,
+                will_retry: false,
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+}

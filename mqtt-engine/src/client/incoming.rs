@@ -26,6 +26,17 @@ impl<S: Store> Client<S> {
         self.last_received = now;
         self.read_buf.extend_from_slice(bytes);
         let max = self.options.max_incoming_packet as usize;
+        if self.is_v3_refusal_of_v5() {
+            // A 3.1.1-only server answers an MQTT 5 CONNECT with its own CONNACK, return code 1
+            // "unacceptable protocol version" (3.1.1 section 3.2.2.3): a refusal, not garbage.
+            self.read_buf.clear();
+            let ack = mqtt_proto::ConnAck {
+                session_present: false,
+                reason_code: ReasonCode::UnsupportedProtocolVersion,
+                properties: Default::default(),
+            };
+            return self.on_connack(ack, now);
+        }
         let connection = self.connection;
         while connection == self.connection && self.read_buf_usable() {
             let result = match self.read_buf.first().map(|b| b >> 4) {
@@ -86,6 +97,12 @@ impl<S: Store> Client<S> {
             }
             Ack::Other(t) => Err(ProtocolError::UnexpectedPacket(t)),
         }
+    }
+
+    fn is_v3_refusal_of_v5(&self) -> bool {
+        matches!(self.state, State::Connecting { .. })
+            && self.options.version == ProtocolVersion::V5
+            && self.read_buf.starts_with(&[0x20, 0x02, 0x00, 0x01])
     }
 
     fn read_buf_usable(&self) -> bool {
