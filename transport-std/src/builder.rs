@@ -190,6 +190,7 @@ impl Builder {
             events_tx: None,
             address_index: 0,
             attempts: 0,
+            waiters: 0,
         };
         let shared = Shared {
             inner: Mutex::new(inner),

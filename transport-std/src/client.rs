@@ -65,6 +65,25 @@ pub(crate) struct Inner {
     pub(crate) events_tx: Option<SyncSender<Event>>,
     pub(crate) address_index: usize,
     pub(crate) attempts: u32,
+    /// Threads blocked in [`wait_changed`].
+    pub(crate) waiters: usize,
+}
+
+/// Waits (up to `timeout`) for a change signalled on `shared.changed`, counting the waiter so
+/// that signalling costs nothing when nobody waits.
+pub(crate) fn wait_changed<'a>(
+    shared: &'a Shared,
+    mut inner: MutexGuard<'a, Inner>,
+    timeout: Duration,
+) -> MutexGuard<'a, Inner> {
+    inner.waiters += 1;
+    let mut inner = shared
+        .changed
+        .wait_timeout(inner, timeout)
+        .unwrap_or_else(PoisonError::into_inner)
+        .0;
+    inner.waiters -= 1;
+    inner
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -166,12 +185,7 @@ impl Client {
             if left.is_zero() {
                 return Err(Error::Timeout);
             }
-            inner = self
-                .shared
-                .changed
-                .wait_timeout(inner, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            inner = crate::client::wait_changed(&self.shared, inner, left);
         }
     }
 
@@ -332,12 +346,7 @@ impl Client {
             if left.is_zero() {
                 break;
             }
-            inner = self
-                .shared
-                .changed
-                .wait_timeout(inner, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            inner = crate::client::wait_changed(&self.shared, inner, left);
         }
         let now = self.shared.clock.now();
         inner.engine.disconnect(now);

@@ -5,7 +5,7 @@
 
 use std::io::ErrorKind;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -135,7 +135,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     for e in &events {
         changed |= record(inner, e);
     }
-    if changed {
+    if changed && inner.waiters > 0 {
         shared.changed.notify_all();
     }
     Dispatch {
@@ -295,11 +295,7 @@ pub(crate) fn run_loop(shared: &Arc<Shared>) -> Result<(), Error> {
                 let mut inner = if left.is_zero() || inner.stopping {
                     inner
                 } else {
-                    shared
-                        .changed
-                        .wait_timeout(inner, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+                    crate::client::wait_changed(shared, inner, left)
                 };
                 let now = shared.clock.now();
                 inner.engine.handle_timeout(now);

@@ -1,6 +1,6 @@
 //! Tokens that wait for the broker's answer to one request.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
 use mqtt_proto::{QoS, ReasonCode};
@@ -40,12 +40,7 @@ impl Token {
             if left.is_zero() {
                 return Err(Error::Timeout);
             }
-            inner = self
-                .shared
-                .changed
-                .wait_timeout(inner, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            inner = crate::client::wait_changed(&self.shared, inner, left);
         }
     }
 }
