@@ -382,10 +382,10 @@ impl Client {
 }
 
 impl Inner {
-    pub(crate) fn register(&mut self, packet_id: u16) -> u64 {
+    pub(crate) fn register(&mut self, packet_id: u16) -> (u64, u16) {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
         self.waiting.insert(packet_id, ticket);
-        ticket
+        (ticket, packet_id)
     }
 }

@@ -11,12 +11,13 @@ use crate::error::Error;
 /// Waits for the completion of one request.
 pub(crate) struct Token {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) ticket: Option<u64>,
+    /// Ticket and packet id of the request (none for QoS 0).
+    pub(crate) ticket: Option<(u64, u16)>,
 }
 
 impl Token {
     fn wait(&self, timeout: Duration) -> Result<Option<Completion>, Error> {
-        let Some(ticket) = self.ticket else {
+        let Some((ticket, _)) = self.ticket else {
             return Ok(None);
         };
         let deadline = StdInstant::now() + timeout;
@@ -47,10 +48,13 @@ impl Token {
 
 impl Drop for Token {
     fn drop(&mut self) {
-        if let Some(ticket) = self.ticket {
+        if let Some((ticket, packet_id)) = self.ticket {
             let mut inner = lock(&self.shared.inner);
             inner.results.remove(&ticket);
-            inner.waiting.retain(|_, t| *t != ticket);
+            // The id may already be reused by a newer request: remove only our own entry.
+            if inner.waiting.get(&packet_id) == Some(&ticket) {
+                inner.waiting.remove(&packet_id);
+            }
         }
     }
 }
