@@ -51,8 +51,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// A copy for a second waiter (I/O errors keep their kind and message).
-    pub(crate) fn duplicate(&self) -> Error {
+    /// A copy, for a second waiter (I/O errors keep their kind and message).
+    #[must_use]
+    pub fn duplicate(&self) -> Error {
         match self {
             Self::InvalidAddress { address, reason } => Self::InvalidAddress {
                 address: address.clone(),

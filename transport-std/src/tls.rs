@@ -109,6 +109,11 @@ impl TlsConfig {
         self
     }
 
+    /// The rustls client configuration these settings describe (for other transports).
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, Error> {
+        self.build()
+    }
+
     /// The rustls configuration.
     pub(crate) fn build(&self) -> Result<Arc<ClientConfig>, Error> {
         let mut roots = RootCertStore::empty();

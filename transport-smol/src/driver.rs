@@ -1,0 +1,377 @@
+//! The async driver: opens streams, reads, feeds the engine, writes, routes messages. One task;
+//! the engine lock is never held across an `.await`.
+
+use std::io::{self, ErrorKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mqtt_engine::{DisconnectReason, Event, Output, State};
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+use transport_std::{BrokerAddress, Error, Message};
+
+use crate::client::{lock, BoxStream, Completion, Inner, Shared};
+
+/// Events to route once the lock is released.
+pub(crate) struct Routed {
+    events: Vec<Event>,
+}
+
+/// Drains the engine: bytes to the outbox (after persisting the session), completions and
+/// connection changes recorded. Called with the lock held.
+pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
+    let now = shared.clock.now();
+    let mut events = Vec::new();
+    let mut wrote = false;
+    while let Some(out) = inner.engine.poll_output(now) {
+        match out {
+            Output::Transmit(b) => {
+                inner.outbox.push(b);
+                wrote = true;
+            }
+            Output::Event(e) => events.push(e),
+            Output::Timeout(_) => {}
+        }
+    }
+    if wrote {
+        if let Err(e) = inner.engine.store_mut().sync() {
+            inner.fatal.get_or_insert(Error::Store(e));
+            inner.outbox.clear();
+        }
+    }
+    let mut changed = false;
+    for e in &events {
+        changed |= record(inner, e);
+    }
+    if changed {
+        shared.changed.notify(usize::MAX);
+    }
+    Routed { events }
+}
+
+fn record(inner: &mut Inner, event: &Event) -> bool {
+    let mut complete = |id: u16, c: Completion| {
+        if let Some(ticket) = inner.waiting.remove(&id) {
+            inner.results.insert(ticket, c);
+        }
+    };
+    match event {
+        Event::PublishComplete {
+            packet_id,
+            reason_code,
+        } => complete(*packet_id, Completion::Published(*reason_code)),
+        Event::PublishFailed {
+            packet_id: Some(id),
+            reason,
+        } => complete(*id, Completion::Failed(reason.clone())),
+        Event::Subscribed { packet_id, results } => {
+            complete(*packet_id, Completion::Subscribed(results.clone()))
+        }
+        Event::Unsubscribed { packet_id, results } => {
+            complete(*packet_id, Completion::Unsubscribed(results.clone()))
+        }
+        Event::Connected(c) => inner.connected = Some((**c).clone()),
+        Event::Disconnected(reason) => {
+            inner.connected = None;
+            inner.last_error = Some(match reason {
+                DisconnectReason::ServerDisconnect { reason_code, .. } => {
+                    format!("disconnected by the broker: {reason_code:?}")
+                }
+                other => format!("{other:?}"),
+            });
+        }
+        Event::ConnectionRefused {
+            reason_code,
+            will_retry,
+            ..
+        } => {
+            if !will_retry {
+                inner
+                    .fatal
+                    .get_or_insert(Error::ConnectionRefused(*reason_code));
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Routes events to channels, waiting when a channel is full (backpressure, no loss).
+async fn route(shared: &Shared, routed: Routed) {
+    for event in routed.events {
+        let (targets, events_tx) = {
+            let inner = lock(&shared.inner);
+            let targets: Vec<async_channel::Sender<Message>> = match &event {
+                Event::Message(d) => {
+                    let matched: Vec<_> = inner
+                        .routes
+                        .iter()
+                        .filter(|(f, _)| mqtt_proto::topic::matches(f, d.topic()))
+                        .map(|(_, tx)| tx.clone())
+                        .collect();
+                    if matched.is_empty() {
+                        inner.messages_tx.iter().cloned().collect()
+                    } else {
+                        matched
+                    }
+                }
+                _ => Vec::new(),
+            };
+            (targets, inner.events_tx.clone())
+        };
+        if let Event::Message(d) = &event {
+            for tx in targets {
+                let _ = tx.send(Message::from(d.clone())).await;
+            }
+        }
+        if let Some(tx) = events_tx {
+            let _ = tx.send(event).await;
+        }
+    }
+}
+
+/// For commands: hands non-message events to a task so the caller never waits on a channel.
+pub(crate) fn route_without_waiting(shared: &Arc<Shared>, routed: Routed) {
+    if routed.events.is_empty() {
+        return;
+    }
+    let shared = shared.clone();
+    smol::spawn(async move { route(&shared, routed).await }).detach();
+}
+
+enum Step {
+    Stop(Result<(), Error>),
+    Connect,
+    Wait(std::time::Instant),
+    Session,
+}
+
+fn next_step(shared: &Shared, inner: &Inner) -> Step {
+    if inner.stopping {
+        return Step::Stop(Ok(()));
+    }
+    if let Some(e) = &inner.fatal {
+        return Step::Stop(Err(e.duplicate()));
+    }
+    match inner.engine.state() {
+        State::Idle if inner.attempts == 0 => Step::Connect,
+        State::Idle => {
+            let why = inner
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "connection closed".into());
+            Step::Stop(Err(Error::Io(io::Error::new(
+                ErrorKind::ConnectionAborted,
+                why,
+            ))))
+        }
+        State::ReconnectDue => Step::Connect,
+        State::WaitingReconnect { at } => Step::Wait(shared.clock.to_std(at)),
+        State::Connecting { .. } | State::Connected { .. } => Step::Session,
+        State::ShutDown => Step::Stop(Ok(())),
+    }
+}
+
+pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
+    let mut stream: Option<BoxStream> = None;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let step = next_step(shared, &lock(&shared.inner));
+        match step {
+            Step::Stop(result) => {
+                if let Some(mut s) = stream.take() {
+                    let pending = std::mem::take(&mut lock(&shared.inner).outbox);
+                    for b in pending {
+                        let _ = s.write_all(&b).await;
+                    }
+                    let _ = s.flush().await;
+                    let _ = s.close().await;
+                }
+                shared.changed.notify(usize::MAX);
+                return result;
+            }
+            Step::Connect => stream = connect(shared).await,
+            Step::Wait(until) => {
+                let listener = shared.wake_driver.listen();
+                if !lock(&shared.inner).stopping {
+                    smol::future::or(listener, async {
+                        smol::Timer::at(until).await;
+                    })
+                    .await;
+                }
+                let routed = {
+                    let mut inner = lock(&shared.inner);
+                    inner.engine.handle_timeout(shared.clock.now());
+                    drain(shared, &mut inner)
+                };
+                route(shared, routed).await;
+            }
+            Step::Session => {
+                let result = match stream.as_mut() {
+                    Some(s) => session_step(shared, s, &mut buf).await,
+                    None => Err(io::Error::new(ErrorKind::NotConnected, "no stream")),
+                };
+                if let Err(e) = result {
+                    lock(&shared.inner).last_error = Some(e.to_string());
+                    stream = None;
+                    let routed = {
+                        let mut inner = lock(&shared.inner);
+                        inner.engine.connection_lost(shared.clock.now());
+                        drain(shared, &mut inner)
+                    };
+                    route(shared, routed).await;
+                }
+            }
+        }
+        // The engine left the connection (protocol error, server DISCONNECT): write what it
+        // queued (e.g. our DISCONNECT) and close.
+        let closing = !matches!(
+            lock(&shared.inner).engine.state(),
+            State::Connecting { .. } | State::Connected { .. }
+        );
+        if closing {
+            if let Some(mut s) = stream.take() {
+                let pending = std::mem::take(&mut lock(&shared.inner).outbox);
+                for b in pending {
+                    let _ = s.write_all(&b).await;
+                }
+                let _ = s.close().await;
+            }
+        }
+    }
+}
+
+/// Writes the outbox, then waits for input, a command, or the engine's deadline.
+/// What ended the wait of a session step.
+enum Woke {
+    Input(usize),
+    Command,
+    Timer,
+}
+
+async fn session_step(
+    shared: &Arc<Shared>,
+    stream: &mut BoxStream,
+    buf: &mut [u8],
+) -> io::Result<()> {
+    let listener = shared.wake_driver.listen();
+    let (pending, deadline) = {
+        let mut inner = lock(&shared.inner);
+        (
+            std::mem::take(&mut inner.outbox),
+            inner.engine.poll_timeout(),
+        )
+    };
+    if !pending.is_empty() {
+        let total: usize = pending.iter().map(bytes::Bytes::len).sum();
+        let mut batch = Vec::with_capacity(total);
+        for b in &pending {
+            batch.extend_from_slice(b);
+        }
+        stream.write_all(&batch).await?;
+        stream.flush().await?;
+    }
+    let until = deadline.map_or_else(
+        || std::time::Instant::now() + Duration::from_secs(3600),
+        |d| shared.clock.to_std(d),
+    );
+    let woke = smol::future::or(
+        async {
+            match stream.read(buf).await {
+                Ok(n) => Ok(Woke::Input(n)),
+                Err(e) => Err(e),
+            }
+        },
+        smol::future::or(
+            async {
+                listener.await;
+                Ok(Woke::Command)
+            },
+            async {
+                smol::Timer::at(until).await;
+                Ok(Woke::Timer)
+            },
+        ),
+    )
+    .await?;
+    let now = shared.clock.now();
+    let routed = {
+        let mut inner = lock(&shared.inner);
+        match woke {
+            Woke::Input(0) => {
+                drop(inner);
+                return Err(io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "the broker closed the connection",
+                ));
+            }
+            Woke::Input(n) => {
+                let _ = inner.engine.handle_input(&buf[..n], now);
+            }
+            Woke::Command | Woke::Timer => {}
+        }
+        inner.engine.handle_timeout(now);
+        drain(shared, &mut inner)
+    };
+    route(shared, routed).await;
+    Ok(())
+}
+
+/// Opens a stream to the next address and sends CONNECT.
+async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
+    let address = {
+        let mut inner = lock(&shared.inner);
+        inner.attempts += 1;
+        shared.config.addresses[inner.address_index % shared.config.addresses.len()].clone()
+    };
+    let timeout = shared.config.connect_timeout;
+    let opened = smol::future::or(open(shared, address.clone()), async {
+        smol::Timer::after(timeout).await;
+        Err(Error::Timeout)
+    })
+    .await;
+    let routed = {
+        let mut inner = lock(&shared.inner);
+        let now = shared.clock.now();
+        match &opened {
+            Ok(_) => inner.engine.connect(now),
+            Err(e) => {
+                inner.last_error = Some(format!("{address}: {e}"));
+                inner.address_index += 1;
+                if matches!(e, Error::Tls(_) | Error::Certificate(_)) {
+                    inner.fatal.get_or_insert(e.duplicate());
+                }
+                inner.engine.connection_lost(now);
+            }
+        }
+        drain(shared, &mut inner)
+    };
+    shared.changed.notify(usize::MAX);
+    route(shared, routed).await;
+    opened.ok()
+}
+
+async fn open(shared: &Shared, address: BrokerAddress) -> Result<BoxStream, Error> {
+    if let Some(connector) = &shared.config.connector {
+        return Ok(connector(address).await?);
+    }
+    let tcp = smol::net::TcpStream::connect((address.host.as_str(), address.port)).await?;
+    tcp.set_nodelay(true)?;
+    let Some(config) = &shared.config.tls else {
+        return Ok(Box::new(tcp));
+    };
+    let name = rustls_pki_types::ServerName::try_from(address.host.clone())
+        .map_err(|_| Error::Certificate(format!("invalid TLS server name {:?}", address.host)))?;
+    let connector = futures_rustls::TlsConnector::from(config.clone());
+    match connector.connect(name, tcp).await {
+        Ok(tls) => Ok(Box::new(tls)),
+        Err(e) => Err(
+            match e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls) => Error::Tls(tls.clone()),
+                None => Error::Io(e),
+            },
+        ),
+    }
+}

@@ -1,0 +1,242 @@
+//! The async client against real mosquitto brokers.
+
+#[path = "../../transport-std/tests/broker/mod.rs"]
+mod broker;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker::{Broker, BrokerConfig, Pki, Proxy, T};
+use transport_smol::{
+    BoxStream, Client, Error, ProtocolVersion, QoS, ReasonCode, ReconnectPolicy, TlsConfig,
+};
+
+fn fast() -> ReconnectPolicy {
+    ReconnectPolicy {
+        min_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(500),
+        stable_after: Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn qos_0_1_2_round_trips_in_both_versions() {
+    let broker = Broker::start(BrokerConfig::default());
+    smol::block_on(async {
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let sub = Client::builder(&broker.url())
+                .client_id(&format!("as-{version:?}"))
+                .protocol(version)
+                .build()
+                .expect("build");
+            let (token, messages) = sub
+                .subscribe_channel("async/#", QoS::ExactlyOnce, 16)
+                .expect("subscribe");
+            sub.connect().await.expect("connect");
+            assert_eq!(token.wait(T).await.expect("suback"), [Ok(QoS::ExactlyOnce)]);
+            let publisher = Client::builder(&broker.url())
+                .client_id(&format!("ap-{version:?}"))
+                .protocol(version)
+                .build()
+                .expect("build");
+            publisher.connect().await.expect("connect");
+            for (i, qos) in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+                .into_iter()
+                .enumerate()
+            {
+                let code = publisher
+                    .publish(&format!("async/{i}"), format!("m{i}"), qos)
+                    .expect("publish")
+                    .wait(T)
+                    .await
+                    .expect("ack");
+                assert!(code.is_success(), "{code:?}");
+            }
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                let m = smol::future::or(async { messages.recv().await.ok() }, async {
+                    smol::Timer::after(T).await;
+                    None
+                })
+                .await
+                .expect("message");
+                got.push((m.topic().to_string(), m.qos()));
+            }
+            got.sort();
+            assert_eq!(
+                got,
+                [
+                    ("async/0".into(), QoS::AtMostOnce),
+                    ("async/1".into(), QoS::AtLeastOnce),
+                    ("async/2".into(), QoS::ExactlyOnce)
+                ]
+            );
+            sub.disconnect(T).await.expect("disconnect");
+            publisher.disconnect(T).await.expect("disconnect");
+        }
+    });
+}
+
+#[test]
+fn many_qos1_messages_arrive_in_full() {
+    let broker = Broker::start(BrokerConfig::default());
+    smol::block_on(async {
+        let sub = Client::builder(&broker.url())
+            .client_id("bulk-sub")
+            .build()
+            .expect("build");
+        let (token, messages) = sub
+            .subscribe_channel("bulk/#", QoS::AtLeastOnce, 64)
+            .expect("subscribe");
+        sub.connect().await.expect("connect");
+        token.wait(T).await.expect("suback");
+        let publisher = Client::builder(&broker.url())
+            .client_id("bulk-pub")
+            .build()
+            .expect("build");
+        publisher.connect().await.expect("connect");
+        let tokens: Vec<_> = (0..500)
+            .map(|i| {
+                publisher
+                    .publish("bulk/x", format!("{i}"), QoS::AtLeastOnce)
+                    .expect("publish")
+            })
+            .collect();
+        for t in &tokens {
+            t.wait(T).await.expect("ack");
+        }
+        let mut seen = BTreeSet::new();
+        while seen.len() < 500 {
+            let m = smol::future::or(async { messages.recv().await.ok() }, async {
+                smol::Timer::after(T).await;
+                None
+            })
+            .await
+            .expect("message");
+            seen.insert(m.payload_str().unwrap_or_default().to_string());
+        }
+        assert_eq!(seen.len(), 500);
+    });
+}
+
+#[test]
+fn reconnects_after_a_cut_and_receives_what_was_published_meanwhile() {
+    let broker = Broker::start(BrokerConfig::default());
+    let proxy = Proxy::start(broker.port);
+    smol::block_on(async {
+        let c = Client::builder(&proxy.url())
+            .client_id("async-cut")
+            .clean_session(false)
+            .reconnect(fast())
+            .build()
+            .expect("build");
+        let (token, messages) = c
+            .subscribe_channel("cut/#", QoS::AtLeastOnce, 16)
+            .expect("subscribe");
+        c.connect().await.expect("connect");
+        token.wait(T).await.expect("suback");
+        proxy.cut();
+        let publisher = Client::builder(&broker.url())
+            .client_id("async-cut-pub")
+            .build()
+            .expect("build");
+        publisher.connect().await.expect("connect");
+        publisher
+            .publish("cut/1", "after the cut", QoS::AtLeastOnce)
+            .expect("publish")
+            .wait(T)
+            .await
+            .expect("ack");
+        let m = smol::future::or(async { messages.recv().await.ok() }, async {
+            smol::Timer::after(T).await;
+            None
+        })
+        .await
+        .expect("delivered after reconnecting");
+        assert_eq!(m.payload_str(), Some("after the cut"));
+    });
+}
+
+#[test]
+fn wrong_password_is_a_typed_refusal() {
+    let broker = Broker::start(BrokerConfig {
+        users: vec![("alice".into(), "secret".into())],
+        ..Default::default()
+    });
+    smol::block_on(async {
+        let c = Client::builder(&broker.url())
+            .credentials("alice", "wrong")
+            .build()
+            .expect("build");
+        assert!(matches!(
+            c.connect().await,
+            Err(Error::ConnectionRefused(
+                ReasonCode::NotAuthorized | ReasonCode::BadUserNameOrPassword
+            ))
+        ));
+    });
+}
+
+#[test]
+fn tls_trusted_and_untrusted() {
+    let pki = Pki::generate();
+    let other = Pki::generate();
+    let broker = Broker::start(BrokerConfig {
+        tls: Some(pki.broker_files(false)),
+        ..Default::default()
+    });
+    let url = format!("mqtts://localhost:{}", broker.port);
+    smol::block_on(async {
+        let ok = Client::builder(&url)
+            .tls(TlsConfig::from_pem(&pki.ca_pem).expect("ca"))
+            .build()
+            .expect("build");
+        ok.connect().await.expect("TLS connect");
+        ok.publish("tls/x", "y", QoS::AtLeastOnce)
+            .expect("publish")
+            .wait(T)
+            .await
+            .expect("ack over TLS");
+        let bad = Client::builder(&url)
+            .tls(TlsConfig::from_pem(&other.ca_pem).expect("ca"))
+            .build()
+            .expect("build");
+        assert!(matches!(
+            bad.connect().await,
+            Err(Error::Tls(rustls::Error::InvalidCertificate(_)))
+        ));
+    });
+}
+
+#[test]
+fn bring_your_own_stream() {
+    let broker = Broker::start(BrokerConfig::default());
+    let port = broker.port;
+    let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = opened.clone();
+    let connector: transport_smol::Connector = Arc::new(move |_address| {
+        let counter = counter.clone();
+        Box::pin(async move {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Any AsyncRead + AsyncWrite works; here a plain TCP stream opened by the caller.
+            let s = smol::net::TcpStream::connect(("127.0.0.1", port)).await?;
+            Ok(Box::new(s) as BoxStream)
+        })
+    });
+    smol::block_on(async {
+        let c = Client::builder("mqtt://unused.invalid:1")
+            .connector(connector)
+            .build()
+            .expect("build");
+        c.connect()
+            .await
+            .expect("connect through the custom stream");
+        c.publish("byo/x", "y", QoS::AtLeastOnce)
+            .expect("publish")
+            .wait(T)
+            .await
+            .expect("ack");
+    });
+    assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
