@@ -1,5 +1,5 @@
 //! End-to-end benchmark: a publisher and a subscriber in one process, through a local
-//! mosquitto on loopback, for our blocking client and for rumqttc (tokio, one-thread runtime),
+//! mosquitto on loopback, for our blocking client, our async (smol) client and rumqttc (tokio, one-thread runtime),
 //! at QoS 0, 1 and 2. Each (library, QoS) pair runs in its own child process, which reports
 //! wall time and its whole CPU time (all threads), so the two libraries are measured alike.
 //!
@@ -84,6 +84,67 @@ fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
         seconds,
         cpu,
     }
+}
+
+fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
+    use transport_smol::{Client, QoS};
+    let level = match qos {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    };
+    let url = format!("mqtt://127.0.0.1:{port}");
+    smol::block_on(async move {
+        let sub = Client::builder(&url)
+            .client_id("e2e-async-sub")
+            .build()
+            .expect("build");
+        let (token, messages) = sub
+            .subscribe_channel(TOPIC, level, 1024)
+            .expect("subscribe");
+        sub.connect().await.expect("connect");
+        token.wait(Duration::from_secs(10)).await.expect("suback");
+        let publisher = Client::builder(&url)
+            .client_id("e2e-async-pub")
+            .build()
+            .expect("build");
+        publisher.connect().await.expect("connect");
+        let payload = bytes::Bytes::from(vec![0xA5u8; size]);
+        let received = Arc::new(AtomicU64::new(0));
+        let r = received.clone();
+        let consumer = smol::spawn(async move {
+            while r.load(Ordering::Relaxed) < count {
+                if messages.recv().await.is_err() {
+                    break;
+                }
+                r.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let cpu0 = cpu_seconds();
+        let start = Instant::now();
+        for _ in 0..count {
+            loop {
+                match publisher.publish(TOPIC, payload.clone(), level) {
+                    Ok(_) => break,
+                    Err(transport_std::Error::Engine(mqtt_engine::Error::QueueFull(_))) => {
+                        smol::Timer::after(Duration::from_micros(100)).await;
+                    }
+                    Err(e) => panic!("publish: {e}"),
+                }
+            }
+        }
+        let _ = smol::future::or(consumer, async {
+            smol::Timer::after(Duration::from_secs(120)).await;
+        })
+        .await;
+        let seconds = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu0;
+        Run {
+            received: received.load(Ordering::Relaxed),
+            seconds,
+            cpu,
+        }
+    })
 }
 
 fn rumqttc_run(port: u16, qos: u8, count: u64, size: usize) -> Run {
@@ -233,7 +294,7 @@ fn main() {
     let mut ratios = Vec::new();
     for qos in 0..=2u8 {
         let mut results = Vec::new();
-        for lib in ["ours", "rumqttc"] {
+        for lib in ["ours", "ours-async", "rumqttc"] {
             let out = Command::new(&exe)
                 .args([
                     "--child",
@@ -267,13 +328,17 @@ fn main() {
             println!("| {qos} | {lib} | {rate:.0} | {cpu_per:.2} | {received:.0} |");
             results.push((rate, cpu_per));
         }
-        if let [(our_rate, our_cpu), (their_rate, their_cpu)] = results[..] {
-            ratios.push((qos, our_rate / their_rate, our_cpu / their_cpu));
+        if let [(our_rate, our_cpu), (async_rate, async_cpu), (their_rate, their_cpu)] = results[..]
+        {
+            ratios.push((qos, "blocking", our_rate / their_rate, our_cpu / their_cpu));
+            ratios.push((qos, "async", async_rate / their_rate, async_cpu / their_cpu));
         }
     }
     println!();
-    for (qos, rate, cpu) in ratios {
-        println!("QoS {qos}: ours/rumqttc msgs/s = {rate:.2}x, CPU per message = {cpu:.2}x");
+    for (qos, which, rate, cpu) in ratios {
+        println!(
+            "QoS {qos}: ours ({which})/rumqttc msgs/s = {rate:.2}x, CPU per message = {cpu:.2}x"
+        );
     }
     let _ = broker.kill();
     let _ = broker.wait();
