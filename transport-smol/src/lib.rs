@@ -33,3 +33,8 @@ pub use client::{BoxStream, Builder, Client, Connector, Payload, Stream, Subscri
 pub use mqtt_engine::{Connected, DisconnectReason, Event, ReconnectPolicy};
 pub use mqtt_proto::{ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
 pub use transport_std::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -47,8 +47,3 @@ pub use mqtt_engine::{Connected, DisconnectReason, Event, PublishFailure, Reconn
 pub use mqtt_proto::{
     ProtocolVersion, Publish, QoS, ReasonCode, Subscription, SubscriptionOptions,
 };
-
-/// The README's code blocks, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

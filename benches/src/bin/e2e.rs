@@ -133,7 +133,7 @@ fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
                 }
             }
         }
-        let _ = smol::future::or(consumer, async {
+        let () = smol::future::or(consumer, async {
             smol::Timer::after(Duration::from_secs(120)).await;
         })
         .await;
@@ -278,10 +278,11 @@ fn main() {
         let qos: u8 = arg(&args, "--qos")
             .and_then(|s| s.parse().ok())
             .expect("--qos");
-        let run = if lib == "ours" {
-            ours(port, qos, count, size)
-        } else {
-            rumqttc_run(port, qos, count, size)
+        let run = match lib.as_str() {
+            "ours" => ours(port, qos, count, size),
+            "ours-async" => ours_async(port, qos, count, size),
+            "rumqttc" => rumqttc_run(port, qos, count, size),
+            other => panic!("unknown client {other}"),
         };
         println!("{} {} {} {}", run.received, run.seconds, run.cpu, count);
         return;
