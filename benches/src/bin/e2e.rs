@@ -270,7 +270,7 @@ fn main() {
     let long = args.iter().any(|a| a == "--long");
     let count: u64 = arg(&args, "--count")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(if long { 200_000 } else { 20_000 });
+        .unwrap_or(if long { 1_000_000 } else { 100_000 });
     if let Some(lib) = arg(&args, "--child") {
         let port: u16 = arg(&args, "--port")
             .and_then(|s| s.parse().ok())
