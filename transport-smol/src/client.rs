@@ -30,6 +30,9 @@ pub type Connector = Arc<
         + Sync,
 >;
 
+/// Bytes that may wait for the driver before `publish` waits (backpressure).
+pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -64,6 +67,8 @@ pub(crate) struct Inner {
     pub(crate) engine: mqtt_engine::Client<SessionStore>,
     /// Bytes the driver has yet to write, in order.
     pub(crate) outbox: Vec<Bytes>,
+    /// Their total size: `publish` waits while it exceeds [`OUTBOX_LIMIT`].
+    pub(crate) outbox_bytes: usize,
     pub(crate) waiting: HashMap<u16, u64>,
     pub(crate) results: HashMap<u64, Completion>,
     pub(crate) next_ticket: u64,
@@ -229,6 +234,7 @@ impl Builder {
         let inner = Inner {
             engine,
             outbox: Vec::new(),
+            outbox_bytes: 0,
             waiting: HashMap::new(),
             results: HashMap::new(),
             next_ticket: 1,
@@ -400,17 +406,33 @@ impl Client {
     }
 
     /// Publishes `payload` on `topic`; the token resolves on PUBACK/PUBCOMP (QoS 0: at once).
-    pub fn publish(
+    /// Waits while more than 1 MiB is waiting to be written (backpressure: the network sets the
+    /// pace and memory stays bounded).
+    pub async fn publish(
         &self,
         topic: &str,
         payload: impl IntoPayload,
         qos: QoS,
     ) -> Result<Token<ReasonCode>, Error> {
         self.publish_message(Publish::new(topic, payload.into_payload()).with_qos(qos))
+            .await
     }
 
     /// Publishes a fully specified message (retain, MQTT 5 properties…).
-    pub fn publish_message(&self, publish: Publish) -> Result<Token<ReasonCode>, Error> {
+    pub async fn publish_message(&self, publish: Publish) -> Result<Token<ReasonCode>, Error> {
+        loop {
+            let listener = self.shared.changed.listen();
+            {
+                let inner = lock(&self.shared.inner);
+                if inner.stopping {
+                    return Err(Error::ShutDown);
+                }
+                if inner.outbox_bytes <= OUTBOX_LIMIT || inner.connected.is_none() {
+                    break;
+                }
+            }
+            listener.await;
+        }
         let ticket = self.command(|inner, now| {
             let id = inner.engine.publish(publish, now)?;
             Ok(id.map(|id| inner.register(id)))

@@ -25,6 +25,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     while let Some(out) = inner.engine.poll_output(now) {
         match out {
             Output::Transmit(b) => {
+                inner.outbox_bytes += b.len();
                 inner.outbox.push(b);
                 wrote = true;
             }
@@ -36,6 +37,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
         if let Err(e) = inner.engine.store_mut().sync() {
             inner.fatal.get_or_insert(Error::Store(e));
             inner.outbox.clear();
+            inner.outbox_bytes = 0;
         }
     }
     let mut changed = false;
@@ -179,7 +181,11 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
         match step {
             Step::Stop(result) => {
                 if let Some(mut s) = stream.take() {
-                    let pending = std::mem::take(&mut lock(&shared.inner).outbox);
+                    let pending = {
+                        let mut inner = lock(&shared.inner);
+                        inner.outbox_bytes = 0;
+                        std::mem::take(&mut inner.outbox)
+                    };
                     for b in pending {
                         let _ = s.write_all(&b).await;
                     }
@@ -230,7 +236,11 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
         );
         if closing {
             if let Some(mut s) = stream.take() {
-                let pending = std::mem::take(&mut lock(&shared.inner).outbox);
+                let pending = {
+                    let mut inner = lock(&shared.inner);
+                    inner.outbox_bytes = 0;
+                    std::mem::take(&mut inner.outbox)
+                };
                 for b in pending {
                     let _ = s.write_all(&b).await;
                 }
@@ -269,6 +279,8 @@ async fn session_step(
         }
         stream.write_all(&batch).await?;
         stream.flush().await?;
+        // Publishers waiting for room may go on.
+        shared.changed.notify(usize::MAX);
     }
     let until = deadline.map_or_else(
         || std::time::Instant::now() + Duration::from_secs(3600),

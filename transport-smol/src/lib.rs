@@ -11,7 +11,7 @@
 //!     let (subscribed, messages) = client.subscribe_channel("cmd/#", QoS::AtLeastOnce, 64)?;
 //!     client.connect().await?;
 //!     subscribed.wait(Duration::from_secs(5)).await?;
-//!     client.publish("data", r#"{"value":42}"#, QoS::AtLeastOnce)?.wait(Duration::from_secs(5)).await?;
+//!     client.publish("data", r#"{"value":42}"#, QoS::AtLeastOnce).await?.wait(Duration::from_secs(5)).await?;
 //!     if let Ok(m) = messages.recv().await {
 //!         println!("{} {:?}", m.topic(), m.payload_str());
 //!     }

@@ -47,6 +47,7 @@ fn qos_0_1_2_round_trips_in_both_versions() {
             {
                 let code = publisher
                     .publish(&format!("async/{i}"), format!("m{i}"), qos)
+                    .await
                     .expect("publish")
                     .wait(T)
                     .await
@@ -96,13 +97,15 @@ fn many_qos1_messages_arrive_in_full() {
             .build()
             .expect("build");
         publisher.connect().await.expect("connect");
-        let tokens: Vec<_> = (0..500)
-            .map(|i| {
+        let mut tokens = Vec::new();
+        for i in 0..500 {
+            tokens.push(
                 publisher
                     .publish("bulk/x", format!("{i}"), QoS::AtLeastOnce)
-                    .expect("publish")
-            })
-            .collect();
+                    .await
+                    .expect("publish"),
+            );
+        }
         for t in &tokens {
             t.wait(T).await.expect("ack");
         }
@@ -144,6 +147,7 @@ fn reconnects_after_a_cut_and_receives_what_was_published_meanwhile() {
         publisher.connect().await.expect("connect");
         publisher
             .publish("cut/1", "after the cut", QoS::AtLeastOnce)
+            .await
             .expect("publish")
             .wait(T)
             .await
@@ -194,6 +198,7 @@ fn tls_trusted_and_untrusted() {
             .expect("build");
         ok.connect().await.expect("TLS connect");
         ok.publish("tls/x", "y", QoS::AtLeastOnce)
+            .await
             .expect("publish")
             .wait(T)
             .await
@@ -233,10 +238,51 @@ fn bring_your_own_stream() {
             .await
             .expect("connect through the custom stream");
         c.publish("byo/x", "y", QoS::AtLeastOnce)
+            .await
             .expect("publish")
             .wait(T)
             .await
             .expect("ack");
     });
     assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn qos0_publishing_waits_for_a_slow_network_instead_of_buffering_without_bound() {
+    let broker = Broker::start(BrokerConfig::default());
+    let proxy = Proxy::start(broker.port);
+    smol::block_on(async {
+        let c = Client::builder(&proxy.url())
+            .client_id("slow-net")
+            .build()
+            .expect("build");
+        c.connect().await.expect("connect");
+        proxy.freeze();
+        let payload = vec![0u8; 64 * 1024];
+        let mut accepted = 0usize;
+        for _ in 0..2_000 {
+            let publish = c.publish("slow/x", payload.clone(), QoS::AtMostOnce);
+            let done = smol::future::or(async { Some(publish.await) }, async {
+                smol::Timer::after(Duration::from_millis(500)).await;
+                None
+            })
+            .await;
+            match done {
+                Some(r) => {
+                    r.expect("publish");
+                    accepted += 1;
+                }
+                None => break,
+            }
+        }
+        // Socket buffers (a few MiB on loopback) plus the 1 MiB outbox, then it waits.
+        assert!(
+            accepted < 2_000,
+            "publish never waited: {accepted} × 64 KiB accepted"
+        );
+        assert!(
+            accepted * 64 * 1024 < 64 << 20,
+            "{accepted} × 64 KiB buffered"
+        );
+    });
 }

@@ -4,7 +4,7 @@
 //! publish without deadlock.
 
 use std::io::ErrorKind;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,17 +17,21 @@ use crate::error::Error;
 use crate::link::Link;
 use crate::message::Message;
 
+/// Batches of bytes that may wait for the writer thread (each a few packets at most).
+const OUTBOX_BATCHES: usize = 1024;
+
 /// The current network connection: the link and its writer thread.
 pub(crate) struct Connection {
     link: Arc<Link>,
-    writer: Option<Sender<Bytes>>,
+    /// Bounded: when the socket cannot keep up, `publish` blocks instead of piling up bytes.
+    writer: Option<SyncSender<Bytes>>,
     writer_thread: Option<JoinHandle<()>>,
 }
 
 impl Connection {
     fn new(link: Link) -> Result<Self, Error> {
         let link = Arc::new(link);
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(OUTBOX_BATCHES);
         let for_writer = link.clone();
         let writer_thread = std::thread::Builder::new()
             .name("mqtt-writer".into())

@@ -285,3 +285,39 @@ fn restarted_process_resends_from_its_session_file() {
     let m = got.lock().expect("lock")[0].clone();
     assert_eq!(m.payload_str(), Some("survives a crash"));
 }
+
+#[test]
+fn qos0_publishing_blocks_on_a_slow_network_instead_of_buffering_without_bound() {
+    let broker = Broker::start(BrokerConfig::default());
+    let proxy = Proxy::start(broker.port);
+    let c = Client::builder(&proxy.url())
+        .client_id("slow-net-std")
+        .build()
+        .expect("build");
+    c.connect().expect("connect");
+    proxy.freeze();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (publisher, count) = (c.clone(), accepted.clone());
+    std::thread::spawn(move || {
+        let payload = vec![0u8; 64 * 1024];
+        for _ in 0..100_000 {
+            if publisher
+                .publish("slow/x", payload.as_slice(), QoS::AtMostOnce)
+                .is_err()
+            {
+                return;
+            }
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let first = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        first, second,
+        "publish keeps returning while nothing can be written"
+    );
+    assert!(first < 100_000, "{first} messages of 64 KiB accepted");
+    c.abort();
+}

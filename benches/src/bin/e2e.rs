@@ -124,7 +124,7 @@ fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
         let start = Instant::now();
         for _ in 0..count {
             loop {
-                match publisher.publish(TOPIC, payload.clone(), level) {
+                match publisher.publish(TOPIC, payload.clone(), level).await {
                     Ok(_) => break,
                     Err(transport_std::Error::Engine(mqtt_engine::Error::QueueFull(_))) => {
                         smol::Timer::after(Duration::from_micros(100)).await;

@@ -285,6 +285,7 @@ impl Pki {
 pub struct Proxy {
     pub port: u16,
     stalled: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<TcpStream>>>,
 }
 
@@ -293,8 +294,9 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let stalled = Arc::new(AtomicBool::new(false));
+        let frozen = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (s, c) = (stalled.clone(), conns.clone());
+        let (s, c, fz) = (stalled.clone(), conns.clone(), frozen.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { break };
@@ -327,6 +329,12 @@ impl Proxy {
         self.stalled.store(true, Ordering::SeqCst);
     }
 
+    /// Stops reading altogether: the client's socket buffers fill up, as with a peer that
+    /// cannot keep up.
+    pub fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+
     pub fn cut(&self) {
         for s in self.conns.lock().expect("lock").drain(..) {
             let _ = s.shutdown(Shutdown::Both);
@@ -334,10 +342,13 @@ impl Proxy {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, stalled: Arc<AtomicBool>) {
+fn pump(mut from: TcpStream, mut to: TcpStream, stalled: Arc<AtomicBool>, frozen: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         loop {
+            while frozen.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
