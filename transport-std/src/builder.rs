@@ -196,6 +196,7 @@ impl Builder {
             inner: Mutex::new(inner),
             changed: Condvar::new(),
             router: Mutex::new(Router::default()),
+            backlog: Arc::default(),
             clock,
             config: Config {
                 addresses,

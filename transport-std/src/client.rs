@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     /// Signalled when a request completes or the connection changes.
     pub(crate) changed: Condvar,
     pub(crate) router: Mutex<Router>,
+    /// Bytes waiting for the writer thread.
+    pub(crate) backlog: Arc<driver::Backlog>,
     pub(crate) clock: StdClock,
     pub(crate) config: Config,
 }
@@ -203,8 +205,9 @@ impl Client {
             .to_string()
     }
 
-    /// Publishes `payload` on `topic`. Returns at once; the token waits for the broker's
-    /// acknowledgement (QoS 1/2). While offline, the message waits in the engine's queue.
+    /// Publishes `payload` on `topic`; the token waits for the broker's acknowledgement (QoS
+    /// 1/2). While offline, the message waits in the engine's (bounded) queue; while more than
+    /// 1 MiB waits for the socket, the call blocks until it drains.
     pub fn publish(
         &self,
         topic: &str,
@@ -230,6 +233,12 @@ impl Client {
 
     /// Publishes a fully specified message (MQTT 5 properties, retain…).
     pub fn publish_message(&self, publish: Publish) -> Result<PublishToken, Error> {
+        // Backpressure: when the network is slower than the application, wait here (without
+        // any lock held) instead of queueing without bound.
+        self.shared.backlog.wait_for_room(|| {
+            let inner = lock(&self.shared.inner);
+            inner.connected.is_some() && !inner.stopping
+        });
         let (id, ticket) = self.command(|inner, now| {
             let id = inner.engine.publish(publish, now)?;
             Ok((id, id.map(|id| inner.register(id))))
@@ -375,6 +384,7 @@ impl Client {
         let conn = inner.conn.take();
         drop(inner);
         self.shared.changed.notify_all();
+        self.shared.backlog.reset();
         if let Some(conn) = conn {
             conn.abort();
         }

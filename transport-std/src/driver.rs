@@ -4,8 +4,10 @@
 //! publish without deadlock.
 
 use std::io::ErrorKind;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
+use std::sync::{Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,25 +19,71 @@ use crate::error::Error;
 use crate::link::Link;
 use crate::message::Message;
 
-/// Batches of bytes that may wait for the writer thread (each a few packets at most).
-const OUTBOX_BATCHES: usize = 1024;
+/// Bytes that may wait for the writer before `publish` waits (backpressure).
+pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
+
+/// How many bytes wait for the writer thread, so that `publish` can wait for room *before*
+/// taking the engine lock (waiting with the lock held would block every other call).
+#[derive(Default)]
+pub(crate) struct Backlog {
+    bytes: AtomicUsize,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    drained: Condvar,
+}
+
+impl Backlog {
+    fn add(&self, n: usize) {
+        self.bytes.fetch_add(n, Ordering::SeqCst);
+    }
+
+    fn written(&self, n: usize) {
+        self.bytes.fetch_sub(n, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.drained.notify_all();
+        }
+    }
+
+    /// Forgets what was queued on a connection that is gone, and wakes the waiters.
+    pub(crate) fn reset(&self) {
+        self.bytes.store(0, Ordering::SeqCst);
+        self.drained.notify_all();
+    }
+
+    /// Waits while more than [`OUTBOX_LIMIT`] bytes are queued, checking `go_on` every 100 ms.
+    pub(crate) fn wait_for_room(&self, go_on: impl Fn() -> bool) {
+        if self.bytes.load(Ordering::SeqCst) <= OUTBOX_LIMIT {
+            return;
+        }
+        let mut guard = lock(&self.lock);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        while self.bytes.load(Ordering::SeqCst) > OUTBOX_LIMIT && go_on() {
+            guard = self
+                .drained
+                .wait_timeout(guard, Duration::from_millis(100))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// The current network connection: the link and its writer thread.
 pub(crate) struct Connection {
     link: Arc<Link>,
-    /// Bounded: when the socket cannot keep up, `publish` blocks instead of piling up bytes.
-    writer: Option<SyncSender<Bytes>>,
+    writer: Option<Sender<Bytes>>,
     writer_thread: Option<JoinHandle<()>>,
 }
 
 impl Connection {
-    fn new(link: Link) -> Result<Self, Error> {
+    fn new(link: Link, backlog: Arc<Backlog>) -> Result<Self, Error> {
         let link = Arc::new(link);
-        let (tx, rx) = mpsc::sync_channel(OUTBOX_BATCHES);
+        let (tx, rx) = mpsc::channel();
         let for_writer = link.clone();
+        backlog.reset();
         let writer_thread = std::thread::Builder::new()
             .name("mqtt-writer".into())
-            .spawn(move || write_loop(&for_writer, &rx))?;
+            .spawn(move || write_loop(&for_writer, &rx, &backlog))?;
         Ok(Self {
             link,
             writer: Some(tx),
@@ -43,7 +91,8 @@ impl Connection {
         })
     }
 
-    fn send(&self, bytes: Bytes) {
+    fn send(&self, bytes: Bytes, backlog: &Backlog) {
+        backlog.add(bytes.len());
         if let Some(w) = &self.writer {
             // A closed writer means the link failed; the reader notices it too.
             let _ = w.send(bytes);
@@ -69,12 +118,12 @@ impl Connection {
     }
 }
 
-fn write_loop(link: &Link, rx: &Receiver<Bytes>) {
+fn write_loop(link: &Link, rx: &Receiver<Bytes>, backlog: &Backlog) {
     let mut batch = Vec::new();
     while let Ok(first) = rx.recv() {
         // Coalesce what is already queued into one write.
-        let result = match rx.try_recv() {
-            Err(_) => link.write_all(&first),
+        let (result, written) = match rx.try_recv() {
+            Err(_) => (link.write_all(&first), first.len()),
             Ok(second) => {
                 batch.clear();
                 batch.extend_from_slice(&first);
@@ -85,11 +134,13 @@ fn write_loop(link: &Link, rx: &Receiver<Bytes>) {
                         Err(_) => break,
                     }
                 }
-                link.write_all(&batch)
+                (link.write_all(&batch), batch.len())
             }
         };
+        backlog.written(written);
         if result.is_err() {
             link.abort();
+            backlog.reset();
             return;
         }
     }
@@ -132,7 +183,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     }
     if let Some(conn) = &inner.conn {
         for bytes in transmits {
-            conn.send(bytes);
+            conn.send(bytes, &shared.backlog);
         }
     }
     let mut changed = false;
@@ -325,7 +376,7 @@ fn connect(shared: &Shared) {
         shared.config.tls.as_ref(),
         shared.config.connect_timeout,
     )
-    .and_then(Connection::new);
+    .and_then(|link| Connection::new(link, shared.backlog.clone()));
     let mut inner = lock(&shared.inner);
     let now = shared.clock.now();
     match opened {

@@ -310,13 +310,15 @@ impl Proxy {
                     client.try_clone().expect("clone"),
                     server.try_clone().expect("clone"),
                     s.clone(),
+                    fz.clone(),
                 );
-                pump(server, client, s.clone());
+                pump(server, client, s.clone(), fz.clone());
             }
         });
         Self {
             port,
             stalled,
+            frozen,
             conns,
         }
     }
