@@ -266,6 +266,7 @@ async fn session_step(
     let listener = shared.wake_driver.listen();
     let (pending, deadline) = {
         let mut inner = lock(&shared.inner);
+        inner.outbox_bytes = 0;
         (
             std::mem::take(&mut inner.outbox),
             inner.engine.poll_timeout(),

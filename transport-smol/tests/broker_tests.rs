@@ -286,3 +286,36 @@ fn qos0_publishing_waits_for_a_slow_network_instead_of_buffering_without_bound()
         );
     });
 }
+
+#[test]
+fn a_qos0_stream_much_larger_than_the_outbox_limit_flows_through() {
+    let broker = Broker::start(BrokerConfig::default());
+    smol::block_on(async {
+        let c = Client::builder(&broker.url())
+            .client_id("stream-qos0")
+            .build()
+            .expect("build");
+        c.connect().await.expect("connect");
+        let payload = vec![0u8; 1024];
+        // 16 MiB in all: the 1 MiB outbox fills and drains many times over.
+        let all = async {
+            for _ in 0..16 * 1024 {
+                c.publish("stream/x", payload.clone(), QoS::AtMostOnce)
+                    .await
+                    .expect("publish");
+            }
+        };
+        let finished = smol::future::or(
+            async {
+                all.await;
+                true
+            },
+            async {
+                smol::Timer::after(Duration::from_secs(60)).await;
+                false
+            },
+        )
+        .await;
+        assert!(finished, "publishing stalled");
+    });
+}
