@@ -9,7 +9,7 @@ if [ "${1:-}" = "--long" ]; then
     CRITERION=(--warm-up-time 2 --measurement-time 5)
     E2E=(--long)
 else
-    CRITERION=(--warm-up-time 0.3 --measurement-time 0.7)
+    CRITERION=(--warm-up-time 0.3 --measurement-time 0.6)
     E2E=()
 fi
 
