@@ -4,6 +4,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -15,12 +16,14 @@ use crate::error::Error;
 
 #[allow(clippy::large_enum_variant)] // one per connection
 pub(crate) enum Link {
-    Plain(TcpStream),
+    Plain(TcpStream, AtomicU64),
     Tls {
         sock: TcpStream,
         conn: Mutex<ClientConnection>,
         /// Serializes raw writes so TLS records keep their order.
         write_order: Mutex<()>,
+        /// The read timeout last set, in milliseconds.
+        read_timeout_ms: AtomicU64,
     },
 }
 
@@ -56,7 +59,7 @@ impl Link {
         let sock = sock.ok_or(last)?;
         sock.set_nodelay(true)?;
         let Some(config) = tls else {
-            return Ok(Self::Plain(sock));
+            return Ok(Self::Plain(sock, AtomicU64::new(0)));
         };
         let name = ServerName::try_from(addr.host.clone())
             .map_err(|_| Error::Certificate(format!("invalid TLS server name {:?}", addr.host)))?;
@@ -91,29 +94,52 @@ impl Link {
             sock,
             conn: Mutex::new(conn),
             write_order: Mutex::new(()),
+            read_timeout_ms: AtomicU64::new(0),
         })
     }
 
     fn socket(&self) -> &TcpStream {
         match self {
-            Self::Plain(s) | Self::Tls { sock: s, .. } => s,
+            Self::Plain(s, _) | Self::Tls { sock: s, .. } => s,
         }
     }
 
+    fn read_timeout_ms(&self) -> &AtomicU64 {
+        match self {
+            Self::Plain(_, t)
+            | Self::Tls {
+                read_timeout_ms: t, ..
+            } => t,
+        }
+    }
+
+    /// Sets the read timeout (whole milliseconds), skipping the system call when it is the
+    /// one already set: on a busy connection it is the same second every time.
     pub(crate) fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        let ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        if self
+            .read_timeout_ms()
+            .swap(ms, std::sync::atomic::Ordering::Relaxed)
+            == ms
+        {
+            return Ok(());
+        }
         self.socket()
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .set_read_timeout(Some(Duration::from_millis(ms)))
     }
 
     /// Reads application bytes. `Ok(0)` at the end of the stream; `WouldBlock`/`TimedOut` when
     /// the read timeout passed.
     pub(crate) fn read(&self, out: &mut [u8]) -> io::Result<usize> {
         match self {
-            Self::Plain(s) => (&*s).read(out),
+            Self::Plain(s, _) => (&*s).read(out),
             Self::Tls {
                 sock,
                 conn,
                 write_order,
+                ..
             } => loop {
                 {
                     let mut c = lock(conn);
@@ -151,11 +177,12 @@ impl Link {
     /// Writes application bytes.
     pub(crate) fn write_all(&self, data: &[u8]) -> io::Result<()> {
         match self {
-            Self::Plain(s) => (&*s).write_all(data),
+            Self::Plain(s, _) => (&*s).write_all(data),
             Self::Tls {
                 sock,
                 conn,
                 write_order,
+                ..
             } => {
                 let mut c = lock(conn);
                 c.writer().write_all(data)?;
@@ -176,6 +203,7 @@ impl Link {
             sock,
             conn,
             write_order,
+            ..
         } = self
         {
             let mut c = lock(conn);
