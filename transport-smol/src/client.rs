@@ -1,6 +1,5 @@
 //! The async client handle, its builder, and the futures that wait for acknowledgements.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
@@ -12,7 +11,9 @@ use bytes::Bytes;
 use event_listener::Event as Signal;
 use mqtt_engine::{Connected, Event, Options, ReconnectPolicy, StdClock};
 use mqtt_proto::{ByteStr, LastWill, ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
-use transport_std::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};
+use transport_std::{
+    BrokerAddress, Completion, Error, IntoPayload, Message, Requests, SessionStore, TlsConfig,
+};
 
 use crate::driver;
 
@@ -35,15 +36,6 @@ pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Result of a request, kept until its token reads it.
-#[derive(Debug, Clone)]
-pub(crate) enum Completion {
-    Published(ReasonCode),
-    Failed(mqtt_engine::PublishFailure),
-    Subscribed(Vec<Result<QoS, ReasonCode>>),
-    Unsubscribed(Vec<ReasonCode>),
 }
 
 pub(crate) struct Config {
@@ -69,9 +61,7 @@ pub(crate) struct Inner {
     pub(crate) outbox: Vec<Bytes>,
     /// Their total size: `publish` waits while it exceeds [`OUTBOX_LIMIT`].
     pub(crate) outbox_bytes: usize,
-    pub(crate) waiting: HashMap<u16, u64>,
-    pub(crate) results: HashMap<u64, Completion>,
-    pub(crate) next_ticket: u64,
+    pub(crate) requests: Requests,
     pub(crate) connected: Option<Connected>,
     pub(crate) fatal: Option<Error>,
     pub(crate) last_error: Option<String>,
@@ -82,15 +72,6 @@ pub(crate) struct Inner {
     pub(crate) events_tx: Option<async_channel::Sender<Event>>,
     pub(crate) address_index: usize,
     pub(crate) attempts: u32,
-}
-
-impl Inner {
-    fn register(&mut self, packet_id: u16) -> (u64, u16) {
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        self.waiting.insert(packet_id, ticket);
-        (ticket, packet_id)
-    }
 }
 
 /// Builds a [`Client`].
@@ -235,9 +216,7 @@ impl Builder {
             engine,
             outbox: Vec::new(),
             outbox_bytes: 0,
-            waiting: HashMap::new(),
-            results: HashMap::new(),
-            next_ticket: 1,
+            requests: Requests::default(),
             connected: None,
             fatal: None,
             last_error: None,
@@ -435,7 +414,7 @@ impl Client {
         }
         let ticket = self.command(|inner, now| {
             let id = inner.engine.publish(publish, now)?;
-            Ok(id.map(|id| inner.register(id)))
+            Ok(id.map(|id| inner.requests.register(id)))
         })?;
         Ok(Token::new(self.shared.clone(), ticket))
     }
@@ -457,7 +436,7 @@ impl Client {
     ) -> Result<Token<Vec<Result<QoS, ReasonCode>>>, Error> {
         let ticket = self.command(|inner, now| {
             let id = inner.engine.subscribe(subscriptions, now)?;
-            Ok(Some(inner.register(id)))
+            Ok(Some(inner.requests.register(id)))
         })?;
         Ok(Token::new(self.shared.clone(), ticket))
     }
@@ -482,7 +461,7 @@ impl Client {
         let ticket = self.command(|inner, now| {
             inner.routes.retain(|(f, _)| f != filter);
             let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
-            Ok(Some(inner.register(id)))
+            Ok(Some(inner.requests.register(id)))
         })?;
         Ok(Token::new(self.shared.clone(), ticket))
     }
@@ -560,7 +539,7 @@ impl<T> Token<T> {
         };
         client
             .wait_for(timeout, |inner| {
-                if let Some(done) = inner.results.remove(&ticket) {
+                if let Some(done) = inner.requests.take(ticket) {
                     return Some(Ok(Some(done)));
                 }
                 inner.fatal.as_ref().map(|e| Err(e.duplicate()))
@@ -602,12 +581,8 @@ impl Token<Vec<ReasonCode>> {
 
 impl<T> Drop for Token<T> {
     fn drop(&mut self) {
-        if let Some((ticket, packet_id)) = self.ticket {
-            let mut inner = lock(&self.shared.inner);
-            inner.results.remove(&ticket);
-            if inner.waiting.get(&packet_id) == Some(&ticket) {
-                inner.waiting.remove(&packet_id);
-            }
+        if let Some(ticket) = self.ticket {
+            lock(&self.shared.inner).requests.forget(ticket);
         }
     }
 }

@@ -9,7 +9,7 @@ use mqtt_engine::{DisconnectReason, Event, Output, State};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use transport_std::{BrokerAddress, Error, Message};
 
-use crate::client::{lock, BoxStream, Completion, Inner, Shared};
+use crate::client::{lock, BoxStream, Inner, Shared};
 
 /// Events to route once the lock is released.
 pub(crate) struct Routed {
@@ -51,26 +51,10 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
 }
 
 fn record(inner: &mut Inner, event: &Event) -> bool {
-    let mut complete = |id: u16, c: Completion| {
-        if let Some(ticket) = inner.waiting.remove(&id) {
-            inner.results.insert(ticket, c);
-        }
-    };
+    if inner.requests.record(event) {
+        return true;
+    }
     match event {
-        Event::PublishComplete {
-            packet_id,
-            reason_code,
-        } => complete(*packet_id, Completion::Published(*reason_code)),
-        Event::PublishFailed {
-            packet_id: Some(id),
-            reason,
-        } => complete(*id, Completion::Failed(reason.clone())),
-        Event::Subscribed { packet_id, results } => {
-            complete(*packet_id, Completion::Subscribed(results.clone()))
-        }
-        Event::Unsubscribed { packet_id, results } => {
-            complete(*packet_id, Completion::Unsubscribed(results.clone()))
-        }
         Event::Connected(c) => inner.connected = Some((**c).clone()),
         Event::Disconnected(reason) => {
             inner.connected = None;

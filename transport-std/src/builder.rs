@@ -1,6 +1,5 @@
 //! [`Builder`]: every option of a [`Client`], checked when it is built.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -177,9 +176,7 @@ impl Builder {
         let inner = Inner {
             engine,
             conn: None,
-            waiting: HashMap::new(),
-            results: HashMap::new(),
-            next_ticket: 1,
+            requests: crate::requests::Requests::default(),
             connected: None,
             fatal: None,
             last_error: None,

@@ -1,13 +1,12 @@
 //! The blocking client handle, its builder, and the tokens that wait for acknowledgements.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant as StdInstant};
 
 use mqtt_engine::{Connected, Event, Options, StdClock};
-use mqtt_proto::{ByteStr, Publish, QoS, ReasonCode, Subscription};
+use mqtt_proto::{ByteStr, Publish, QoS, Subscription};
 use rustls::ClientConfig;
 
 use crate::address::BrokerAddress;
@@ -15,20 +14,12 @@ use crate::builder::Builder;
 use crate::driver::{self, Connection};
 use crate::error::Error;
 use crate::message::{IntoPayload, Message};
+use crate::requests::Requests;
 use crate::router::{Handler, Router};
 use crate::store::SessionStore;
 use crate::token::{PublishToken, SubscribeToken, Token, UnsubscribeToken};
 
 pub(crate) type Engine = mqtt_engine::Client<SessionStore>;
-
-/// Result of a request, kept until its token reads it.
-#[derive(Debug, Clone)]
-pub(crate) enum Completion {
-    Published(ReasonCode),
-    Failed(mqtt_engine::PublishFailure),
-    Subscribed(Vec<Result<QoS, ReasonCode>>),
-    Unsubscribed(Vec<ReasonCode>),
-}
 
 /// Fixed settings of a client.
 pub(crate) struct Config {
@@ -53,9 +44,7 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) conn: Option<Connection>,
     /// Packet id → ticket of the token waiting for it.
-    pub(crate) waiting: HashMap<u16, u64>,
-    pub(crate) results: HashMap<u64, Completion>,
-    pub(crate) next_ticket: u64,
+    pub(crate) requests: Requests,
     pub(crate) connected: Option<Connected>,
     /// Why the client stopped for good (bad credentials, untrusted certificate…).
     pub(crate) fatal: Option<Error>,
@@ -241,7 +230,7 @@ impl Client {
         });
         let (id, ticket) = self.command(|inner, now| {
             let id = inner.engine.publish(publish, now)?;
-            Ok((id, id.map(|id| inner.register(id))))
+            Ok((id, id.map(|id| inner.requests.register(id))))
         })?;
         Ok(PublishToken {
             token: Token {
@@ -277,7 +266,7 @@ impl Client {
     ) -> Result<SubscribeToken, Error> {
         let ticket = self.command(|inner, now| {
             let id = inner.engine.subscribe(subscriptions, now)?;
-            Ok(inner.register(id))
+            Ok(inner.requests.register(id))
         })?;
         Ok(SubscribeToken {
             token: Token {
@@ -292,7 +281,7 @@ impl Client {
         lock(&self.shared.router).remove(filter);
         let ticket = self.command(|inner, now| {
             let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
-            Ok(inner.register(id))
+            Ok(inner.requests.register(id))
         })?;
         Ok(UnsubscribeToken {
             token: Token {
@@ -388,14 +377,5 @@ impl Client {
         if let Some(conn) = conn {
             conn.abort();
         }
-    }
-}
-
-impl Inner {
-    pub(crate) fn register(&mut self, packet_id: u16) -> (u64, u16) {
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        self.waiting.insert(packet_id, ticket);
-        (ticket, packet_id)
     }
 }

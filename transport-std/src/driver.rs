@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use mqtt_engine::{DisconnectReason, Event, Output, State};
 
-use crate::client::{lock, Completion, Inner, Shared};
+use crate::client::{lock, Inner, Shared};
 use crate::error::Error;
 use crate::link::Link;
 use crate::message::Message;
@@ -201,26 +201,10 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
 
 /// Bookkeeping for one event; true if waiters should look again.
 fn record(inner: &mut Inner, event: &Event) -> bool {
-    let mut complete = |id: u16, c: Completion| {
-        if let Some(ticket) = inner.waiting.remove(&id) {
-            inner.results.insert(ticket, c);
-        }
-    };
+    if inner.requests.record(event) {
+        return true;
+    }
     match event {
-        Event::PublishComplete {
-            packet_id,
-            reason_code,
-        } => complete(*packet_id, Completion::Published(*reason_code)),
-        Event::PublishFailed {
-            packet_id: Some(id),
-            reason,
-        } => complete(*id, Completion::Failed(reason.clone())),
-        Event::Subscribed { packet_id, results } => {
-            complete(*packet_id, Completion::Subscribed(results.clone()))
-        }
-        Event::Unsubscribed { packet_id, results } => {
-            complete(*packet_id, Completion::Unsubscribed(results.clone()))
-        }
         Event::Connected(c) => {
             inner.connected = Some((**c).clone());
             inner.last_error = None;
@@ -241,12 +225,7 @@ fn record(inner: &mut Inner, event: &Event) -> bool {
                     .get_or_insert(Error::ConnectionRefused(*reason_code));
             }
         }
-        Event::PublishFailed {
-            packet_id: None, ..
-        }
-        | Event::Message(_)
-        | Event::ReconnectScheduled { .. }
-        | Event::ReconnectDue => return false,
+        _ => return false,
     }
     true
 }

@@ -29,6 +29,7 @@ mod driver;
 mod error;
 mod link;
 mod message;
+mod requests;
 mod router;
 mod store;
 mod tls;
@@ -39,6 +40,8 @@ pub use builder::Builder;
 pub use client::Client;
 pub use error::Error;
 pub use message::{IntoPayload, Message};
+#[doc(hidden)] // shared with transport-smol
+pub use requests::{Completion, Requests};
 pub use store::SessionStore;
 pub use tls::TlsConfig;
 pub use token::{PublishToken, SubscribeToken, UnsubscribeToken};

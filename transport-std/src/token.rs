@@ -5,8 +5,9 @@ use std::time::{Duration, Instant as StdInstant};
 
 use mqtt_proto::{QoS, ReasonCode};
 
-use crate::client::{lock, Completion, Shared};
+use crate::client::{lock, Shared};
 use crate::error::Error;
+use crate::requests::Completion;
 
 /// Waits for the completion of one request.
 pub(crate) struct Token {
@@ -23,12 +24,12 @@ impl Token {
         let deadline = StdInstant::now() + timeout;
         let mut inner = lock(&self.shared.inner);
         if inner.driver_thread == Some(std::thread::current().id())
-            && !inner.results.contains_key(&ticket)
+            && !inner.requests.is_done(ticket)
         {
             return Err(Error::WaitInHandler);
         }
         loop {
-            if let Some(done) = inner.results.remove(&ticket) {
+            if let Some(done) = inner.requests.take(ticket) {
                 return Ok(Some(done));
             }
             if let Some(e) = &inner.fatal {
@@ -48,13 +49,8 @@ impl Token {
 
 impl Drop for Token {
     fn drop(&mut self) {
-        if let Some((ticket, packet_id)) = self.ticket {
-            let mut inner = lock(&self.shared.inner);
-            inner.results.remove(&ticket);
-            // The id may already be reused by a newer request: remove only our own entry.
-            if inner.waiting.get(&packet_id) == Some(&ticket) {
-                inner.waiting.remove(&packet_id);
-            }
+        if let Some(ticket) = self.ticket {
+            lock(&self.shared.inner).requests.forget(ticket);
         }
     }
 }
