@@ -200,11 +200,7 @@ impl Publish<Owned> {
         version: ProtocolVersion,
         buf: &mut bytes::BytesMut,
     ) -> Result<usize, EncodeError> {
-        let sizes = self.sizes(version)?;
-        let total = wire::total_len(sizes.0)?;
-        buf.reserve(total);
-        self.put(version, sizes, buf);
-        Ok(total)
+        self.encode_within(version, None, buf)
     }
 }
 
