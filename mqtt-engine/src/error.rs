@@ -38,6 +38,10 @@ pub enum Error {
     /// SUBSCRIBE / UNSUBSCRIBE without filters.
     #[error("no topic filter given")]
     NoFilters,
+    /// MQTT 3.1.1 forbids a zero-byte client identifier with a persistent session
+    /// (CleanSession 0) [MQTT-3.1.3-7]: give a client identifier, or a clean session.
+    #[error("an empty client identifier needs a clean session in MQTT 3.1.1 [MQTT-3.1.3-7]")]
+    EmptyClientIdWithSession,
     /// The client was shut down with [`Client::disconnect`](crate::Client::disconnect).
     #[error("the client is shut down")]
     ShutDown,

@@ -83,6 +83,10 @@ pub enum Event {
         /// Consecutive attempts so far.
         attempt: u32,
     },
+    /// A publish refused with [`Error::QueueFull`](crate::Error::QueueFull) would now find
+    /// room (acknowledgements freed packet identifiers or the queue drained), or the client was
+    /// shut down. Emitted once per refusal episode: drivers wake their waiting publishers.
+    PublishReady,
     /// Time to reconnect: open a new transport and call [`Client::connect`](crate::Client::connect)
     /// (or [`Client::connection_lost`](crate::Client::connection_lost) if it cannot be opened).
     ReconnectDue,

@@ -50,6 +50,21 @@
 //! resumed; an offline queue; the server's Receive Maximum, Maximum Packet Size, Maximum QoS,
 //! Retain Available and Topic Alias Maximum; keep-alive; reconnect backoff with jitter; manual
 //! acknowledgements; typed errors for every protocol violation.
+//!
+//! Flow rules a driver can rely on:
+//! - **Room for publishes.** [`Client::publish`] refuses with [`Error::QueueFull`] when
+//!   [`Options::max_queued`] messages wait or every packet identifier is taken (QoS 1/2 messages
+//!   in flight plus queued never exceed 65,535). After such a refusal the engine emits
+//!   [`Event::PublishReady`] once a publish fits again: drivers wait for that event (or ask
+//!   [`Client::has_room`]) instead of retrying.
+//! - **Reconnect backoff.** Delays grow exponentially (with seeded jitter) over failed attempts.
+//!   A connection that was accepted and worked (the server answered anything after CONNACK, or
+//!   the connection stayed up [`ReconnectPolicy::stable_after`]) resets the backoff, so a
+//!   flapping but working link reconnects after the shortest delay every time. One dropped right
+//!   after CONNACK with nothing answered (a broker that kicks us, e.g. for a duplicate client
+//!   identifier) counts as a failed attempt: no tight loop.
+//! - **Ping timeout.** After PINGREQ, the connection is lost when PINGRESP does not come
+//!   within the keep-alive in effect, bounded to 1–10 s ([`Options::ping_timeout`] overrides).
 
 #![no_std]
 #![forbid(unsafe_code)]

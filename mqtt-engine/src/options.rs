@@ -12,7 +12,8 @@ pub struct ReconnectPolicy {
     pub min_delay: Duration,
     /// Upper bound of the delay.
     pub max_delay: Duration,
-    /// A connection that stayed up this long resets the backoff.
+    /// A connection that stayed up this long resets the backoff (so does one on which the
+    /// server answered anything after CONNACK).
     pub stable_after: Duration,
 }
 
@@ -60,7 +61,7 @@ pub struct Options {
     pub(crate) manual_acks: bool,
     pub(crate) seed: u64,
     pub(crate) connect_timeout: Duration,
-    pub(crate) ping_timeout: Duration,
+    pub(crate) ping_timeout: Option<Duration>,
     pub(crate) user_properties: alloc::vec::Vec<UserProperty>,
 }
 
@@ -88,7 +89,7 @@ impl Options {
             manual_acks: false,
             seed: 0x9E37_79B9_7F4A_7C15,
             connect_timeout: Duration::from_secs(30),
-            ping_timeout: Duration::from_secs(10),
+            ping_timeout: None,
             user_properties: alloc::vec::Vec::new(),
         }
     }
@@ -240,11 +241,12 @@ impl Options {
         self
     }
 
-    /// Time allowed for PINGRESP after PINGREQ before the connection is declared lost
-    /// (default 10 s).
+    /// Time allowed for PINGRESP after PINGREQ before the connection is declared lost.
+    /// Default: the keep-alive in effect, at least 1 s and at most 10 s (keep-alive 2 s → 2 s,
+    /// 60 s → 10 s).
     #[must_use]
     pub fn ping_timeout(mut self, timeout: Duration) -> Self {
-        self.ping_timeout = timeout;
+        self.ping_timeout = Some(timeout);
         self
     }
 

@@ -50,6 +50,7 @@ impl<S: Store> Client<S> {
     fn reset_connection(&mut self) {
         self.read_buf.clear();
         self.ping_sent = None;
+        self.progress = false;
         // [MQTT-3.3.2-7]: topic aliases do not outlive the connection.
         self.aliases_out.clear();
         self.aliases_in.clear();
@@ -229,12 +230,23 @@ impl<S: Store> Client<S> {
     }
 
     /// Leaves the connection and schedules a reconnect when allowed.
+    ///
+    /// The backoff rule: a connection that was accepted (CONNACK) *and* worked — the server
+    /// answered something after CONNACK, or it stayed up for
+    /// [`ReconnectPolicy::stable_after`](crate::ReconnectPolicy::stable_after) — resets the
+    /// backoff, so the next attempt comes after the first, shortest delay. A connection that
+    /// failed to open, was refused, or was dropped right after CONNACK with nothing answered
+    /// (a broker that kicks us, e.g. for a duplicate client identifier) counts as one more
+    /// failed attempt, and the delay keeps growing: no tight loop.
     fn end_connection(&mut self, now: Instant, retry: bool) {
         let was_stable = match self.state {
-            State::Connected { since } => self
-                .backoff
-                .as_ref()
-                .is_some_and(|b| now.saturating_duration_since(since) >= b.stable_after()),
+            State::Connected { since } => {
+                self.progress
+                    || self
+                        .backoff
+                        .as_ref()
+                        .is_some_and(|b| now.saturating_duration_since(since) >= b.stable_after())
+            }
             _ => false,
         };
         self.reset_connection();
@@ -278,7 +290,7 @@ impl<S: Store> Client<S> {
     /// when PINGRESP does not come back in time.
     fn keep_alive_tick(&mut self, now: Instant) {
         if let Some(sent) = self.ping_sent {
-            if now >= sent + self.options.ping_timeout {
+            if now >= sent + self.ping_timeout() {
                 self.out.clear();
                 self.events
                     .push_back(Event::Disconnected(DisconnectReason::PingTimeout));
@@ -294,6 +306,16 @@ impl<S: Store> Client<S> {
             self.send_packet(&Packet::PingReq, now);
             self.ping_sent = Some(now);
         }
+    }
+}
+
+impl<S: Store> Client<S> {
+    /// Time allowed for PINGRESP: the option when set, else the keep-alive in effect bounded
+    /// to 1..=10 s (a 2 s keep-alive cannot wait 10 s for an answer; a 60 s one need not).
+    pub(crate) fn ping_timeout(&self) -> Duration {
+        self.options
+            .ping_timeout
+            .unwrap_or_else(|| Duration::from_secs(u64::from(self.keep_alive).clamp(1, 10)))
     }
 }
 

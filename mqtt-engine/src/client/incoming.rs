@@ -43,12 +43,19 @@ impl<S: Store> Client<S> {
                 // Acknowledgements and PINGRESP are read as borrowed views: nothing is moved
                 // or converted for the most frequent packets.
                 Some(4..=7 | 13) => match self.next_ack(max) {
-                    Ok(Some(ack)) => self.handle_ack(ack, now),
+                    Ok(Some(ack)) => self.handle_ack(ack, now).map(|()| self.note_progress()),
                     Ok(None) => break,
                     Err(e) => Err(ProtocolError::Decode(e)),
                 },
                 _ => match decode(&mut self.read_buf, self.options.version, max) {
-                    Ok(Some(packet)) => self.handle_packet(packet, now),
+                    Ok(Some(packet)) => {
+                        let answer = !matches!(packet, Packet::ConnAck(_) | Packet::Disconnect(_));
+                        let result = self.handle_packet(packet, now);
+                        if answer && result.is_ok() {
+                            self.note_progress();
+                        }
+                        result
+                    }
                     Ok(None) => break,
                     Err(e) => Err(ProtocolError::Decode(e)),
                 },
@@ -96,6 +103,14 @@ impl<S: Store> Client<S> {
                 Ok(())
             }
             Ack::Other(t) => Err(ProtocolError::UnexpectedPacket(t)),
+        }
+    }
+
+    /// A packet after CONNACK was handled: the connection works (see the backoff rule in
+    /// `end_connection`).
+    fn note_progress(&mut self) {
+        if matches!(self.state, State::Connected { .. }) {
+            self.progress = true;
         }
     }
 

@@ -118,7 +118,17 @@ pub struct Client<S: Store = MemoryStore> {
     /// Subscriptions the server granted, for re-subscribing when it lost the session.
     pub(crate) subscriptions: BTreeMap<ByteStr, SubscriptionOptions>,
     pub(crate) backoff: Option<Backoff>,
+    /// The server answered something after CONNACK on this connection (an acknowledgement, a
+    /// message, SUBACK, PINGRESP): the connection worked, so losing it resets the backoff.
+    pub(crate) progress: bool,
+    /// The highest QoS of a publish refused for want of room ([`Error::QueueFull`]) since the
+    /// last [`Event::PublishReady`]: when such a publish fits again, the event is emitted.
+    pub(crate) refused_for_room: Option<QoS>,
 }
+
+/// Packet identifiers that exist (1..=65535): QoS 1/2 messages in flight plus queued ones never
+/// exceed it.
+const PACKET_IDS: usize = u16::MAX as usize;
 
 impl Client<MemoryStore> {
     /// A client with session state in memory. Validates that the CONNECT the options describe
@@ -130,8 +140,15 @@ impl Client<MemoryStore> {
 
 impl<S: Store> Client<S> {
     /// A client resuming the session state in `store` (messages in flight when a previous
-    /// process stopped are resent once the server confirms the session).
+    /// process stopped are resent once the server confirms the session). Refuses options that
+    /// describe a CONNECT the protocol forbids (e.g. [`Error::EmptyClientIdWithSession`]).
     pub fn with_store(options: Options, store: S, now: Instant) -> Result<Self, Error> {
+        if options.version == ProtocolVersion::V311
+            && options.client_id.is_empty()
+            && !options.clean_start
+        {
+            return Err(Error::EmptyClientIdWithSession);
+        }
         let mut ids_in_use = IdSet::new();
         for entry in store.outgoing() {
             ids_in_use.insert(entry.packet_id());
@@ -162,6 +179,8 @@ impl<S: Store> Client<S> {
             pending_unsubscribes: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
             backoff,
+            progress: false,
+            refused_for_room: None,
         };
         Packet::Connect(client.connect_packet()).encoded_len(client.options.version)?;
         Ok(client)
@@ -170,6 +189,12 @@ impl<S: Store> Client<S> {
     /// Publishes a message. QoS 1/2 messages get a packet identifier at once (returned), which
     /// later [`Event::PublishComplete`] refers to. While disconnected, or while the send quota is
     /// used up, the message waits in order in a bounded queue.
+    ///
+    /// When there is no room ([`Options::max_queued`] messages waiting, or every packet
+    /// identifier taken by QoS 1/2 messages in flight or queued) the publish is refused with
+    /// [`Error::QueueFull`] and nothing changes; the engine then emits [`Event::PublishReady`]
+    /// once a publish of that QoS fits again, so a driver can make its caller wait for exactly
+    /// that moment ([`Client::has_room`] asks the same question directly).
     ///
     /// The engine manages DUP, packet identifiers and topic aliases: those fields of `publish`
     /// are ignored, as are Subscription Identifiers [MQTT-3.3.4-6].
@@ -190,7 +215,11 @@ impl<S: Store> Client<S> {
         } else {
             self.check_publish(&publish)?;
         }
-        if self.queue.len() >= self.options.max_queued {
+        if !self.has_room(publish.qos) {
+            self.refused_for_room = Some(
+                self.refused_for_room
+                    .map_or(publish.qos, |q| q.max(publish.qos)),
+            );
             return Err(Error::QueueFull(self.queue.len()));
         }
         let packet_id = if publish.qos == QoS::AtMostOnce {
@@ -292,6 +321,14 @@ impl<S: Store> Client<S> {
         self.timeout_pending = true;
     }
 
+    /// True when a publish of `qos` would find room now: fewer than [`Options::max_queued`]
+    /// messages wait, and (QoS 1/2) a packet identifier is free. Limits of the server (size,
+    /// QoS, retain) are checked by [`Client::publish`] itself.
+    pub fn has_room(&self, qos: QoS) -> bool {
+        self.queue.len() < self.options.max_queued
+            && (qos == QoS::AtMostOnce || self.ids_in_use.len() < PACKET_IDS)
+    }
+
     /// Number of QoS 1/2 publishes sent and not yet completed.
     pub fn inflight_len(&self) -> usize {
         self.store.outgoing_len()
@@ -347,6 +384,12 @@ impl<S: Store> Client<S> {
     /// nothing to do and no deadline.
     pub fn poll_output(&mut self, now: Instant) -> Option<Output> {
         let _ = now;
+        if let Some(qos) = self.refused_for_room {
+            if self.has_room(qos) || self.state == State::ShutDown {
+                self.refused_for_room = None;
+                self.events.push_back(Event::PublishReady);
+            }
+        }
         if !self.out.is_empty() {
             return Some(Output::Transmit(self.out.split().freeze()));
         }
@@ -367,7 +410,7 @@ impl<S: Store> Client<S> {
             State::WaitingReconnect { at } => Some(at),
             State::Connected { .. } => {
                 if let Some(sent) = self.ping_sent {
-                    return Some(sent + self.options.ping_timeout);
+                    return Some(sent + self.ping_timeout());
                 }
                 if self.keep_alive == 0 {
                     return None;
