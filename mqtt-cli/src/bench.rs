@@ -186,18 +186,10 @@ fn publish_loop(
         }
         let stamp = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         payload[..8].copy_from_slice(&stamp.to_le_bytes());
-        loop {
-            match client.publish(topic, payload.as_slice(), level) {
-                Ok(_) => break,
-                // The engine's queue is full: let acknowledgements catch up.
-                Err(transport_std::Error::Engine(mqtt_engine::Error::QueueFull(_)))
-                    if Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                Err(e) => return Err(Failure::other(format!("publish: {e}"))),
-            }
-        }
+        // Waits while the engine has no room (backpressure).
+        client
+            .publish(topic, payload.as_slice(), level)
+            .map_err(|e| Failure::other(format!("publish: {e}")))?;
         if track {
             bar.inc(1);
         }

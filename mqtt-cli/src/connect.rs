@@ -61,6 +61,14 @@ pub fn failure(error: &Error, target: &str) -> Failure {
             code: 5,
             message: format!("timed out talking to {target}"),
         },
+        Error::ConnectTimeout(cause) => Failure {
+            code: 5,
+            message: format!("timed out connecting to {target}: {cause}"),
+        },
+        Error::Engine(e @ mqtt_engine::Error::EmptyClientIdWithSession) => Failure {
+            code: 2,
+            message: format!("{e}: give -i ID, or drop -c"),
+        },
         Error::Io(e) => Failure {
             code: 1,
             message: format!("cannot connect to {target}: {e}"),

@@ -179,31 +179,61 @@ fn bad_password_exits_3_with_one_clear_line() {
     assert!(ok.status.success());
 }
 
+/// `mqtt pub` to something that cannot answer: exit 1 within a second, the cause in the
+/// message, with or without reconnects enabled (as mosquitto_pub does).
+fn pub_fails_fast(host: &str, port: &str, extra: &[&str], cause: &str) {
+    let started = Instant::now();
+    let mut args = vec!["pub", "-h", host, "-p", port, "-t", "x", "-m", "y"];
+    args.extend_from_slice(extra);
+    let out = mqtt().args(&args).output().expect("run");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(took < Duration::from_secs(1), "took {took:?}: {stderr}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(stderr.to_lowercase().contains(cause), "{stderr}");
+}
+
 #[test]
-fn unreachable_broker_exits_1() {
+fn closed_port_exits_1_at_once_with_the_cause() {
     let dead = broker::free_port().to_string();
+    pub_fails_fast("127.0.0.1", &dead, &[], "refused");
+    pub_fails_fast("127.0.0.1", &dead, &["--no-reconnect"], "refused");
+}
+
+#[test]
+fn unknown_host_exits_1_at_once_with_the_cause() {
+    pub_fails_fast("nonexistent.invalid", "1883", &[], "nonexistent.invalid");
+}
+
+#[test]
+fn mqtt_3_1_3_7_empty_client_id_with_persistent_session_is_a_usage_error() {
+    let b = Broker::start(BrokerConfig::default());
+    let p = port(&b);
     let out = mqtt()
         .args([
-            "pub",
+            "sub",
             "-h",
             "127.0.0.1",
             "-p",
-            &dead,
+            &p,
             "-t",
             "x",
-            "-m",
-            "y",
-            "--no-reconnect",
+            "-i",
+            "",
+            "-c",
+            "-V",
+            "311",
         ])
         .output()
         .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("MQTT-3.1.3-7"), "{stderr}");
+    assert!(
+        !b.log().contains("New client connected"),
+        "nothing was sent"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
 }
 
 #[test]

@@ -2,20 +2,19 @@
 
 use std::future::Future;
 use std::io;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use event_listener::Event as Signal;
-use mqtt_engine::{Connected, Event, Options, ReconnectPolicy, StdClock};
-use mqtt_proto::{ByteStr, LastWill, ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
-use transport_std::{
-    BrokerAddress, Completion, Error, IntoPayload, Message, Requests, SessionStore, TlsConfig,
-};
+use mqtt_engine::{Connected, Event, Options, StdClock};
+use mqtt_proto::{ByteStr, Publish, QoS, ReasonCode, Subscription};
+use transport_std::{BrokerAddress, Error, IntoPayload, Message, Requests, SessionStore};
 
+use crate::builder::Builder;
 use crate::driver;
+use crate::token::{SubscribeToken, Token};
 
 /// A byte stream to the broker: anything `AsyncRead + AsyncWrite` (TCP, TLS, a proxy…).
 pub trait Stream: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin + Send + 'static {}
@@ -43,6 +42,8 @@ pub(crate) struct Config {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) connector: Option<Connector>,
     pub(crate) connect_timeout: Duration,
+    /// Retry when the very first connection fails, instead of stopping with its cause.
+    pub(crate) retry_first_connection: bool,
 }
 
 pub(crate) struct Shared {
@@ -72,179 +73,8 @@ pub(crate) struct Inner {
     pub(crate) events_tx: Option<async_channel::Sender<Event>>,
     pub(crate) address_index: usize,
     pub(crate) attempts: u32,
-}
-
-/// Builds a [`Client`].
-pub struct Builder {
-    addresses: Vec<String>,
-    options: Options,
-    tls: Option<TlsConfig>,
-    store_path: Option<PathBuf>,
-    connector: Option<Connector>,
-    connect_timeout: Duration,
-}
-
-impl Builder {
-    /// Client identifier (default: empty, the broker assigns one).
-    #[must_use]
-    pub fn client_id(mut self, id: &str) -> Self {
-        self.options = self.options.with_client_id(id);
-        self
-    }
-
-    /// MQTT version (default 5).
-    #[must_use]
-    pub fn protocol(mut self, version: ProtocolVersion) -> Self {
-        self.options = self.options.protocol(version);
-        self
-    }
-
-    /// Keep-alive in seconds (default 60).
-    #[must_use]
-    pub fn keep_alive(mut self, secs: u16) -> Self {
-        self.options = self.options.keep_alive_secs(secs);
-        self
-    }
-
-    /// `false`: a persistent session (default true).
-    #[must_use]
-    pub fn clean_session(mut self, clean: bool) -> Self {
-        self.options = self.options.clean_session(clean);
-        self
-    }
-
-    /// User name and password.
-    #[must_use]
-    pub fn credentials(mut self, username: &str, password: impl IntoPayload) -> Self {
-        self.options = self.options.credentials(username, password.into_payload());
-        self
-    }
-
-    /// Last will.
-    #[must_use]
-    pub fn last_will(
-        mut self,
-        topic: &str,
-        payload: impl IntoPayload,
-        qos: QoS,
-        retain: bool,
-    ) -> Self {
-        let will = LastWill::new(topic, payload.into_payload())
-            .with_qos(qos)
-            .with_retain(retain);
-        self.options = self.options.last_will(will);
-        self
-    }
-
-    /// TLS settings (implied with the bundled roots by an `mqtts://` address).
-    #[must_use]
-    pub fn tls(mut self, tls: TlsConfig) -> Self {
-        self.tls = Some(tls);
-        self
-    }
-
-    /// Another broker address, tried in turn when reconnecting.
-    #[must_use]
-    pub fn address(mut self, address: &str) -> Self {
-        self.addresses.push(address.to_string());
-        self
-    }
-
-    /// Persist the session in this file.
-    #[must_use]
-    pub fn persistence(mut self, path: impl Into<PathBuf>) -> Self {
-        self.store_path = Some(path.into());
-        self
-    }
-
-    /// Reconnect backoff.
-    #[must_use]
-    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
-        self.options = self.options.reconnect(policy);
-        self
-    }
-
-    /// No automatic reconnect.
-    #[must_use]
-    pub fn no_reconnect(mut self) -> Self {
-        self.options = self.options.no_reconnect();
-        self
-    }
-
-    /// Time allowed to open the connection and receive CONNACK (default 10 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self.options = self.options.connect_timeout(timeout);
-        self
-    }
-
-    /// Opens connections with `connector` instead of TCP/TLS: bring your own stream (a TLS
-    /// library of your choice, a proxy, a socket pair in tests…).
-    #[must_use]
-    pub fn connector(mut self, connector: Connector) -> Self {
-        self.connector = Some(connector);
-        self
-    }
-
-    /// Any other engine option.
-    #[must_use]
-    pub fn options(mut self, f: impl FnOnce(Options) -> Options) -> Self {
-        self.options = f(self.options);
-        self
-    }
-
-    /// Validates the settings and creates the client (nothing is connected yet).
-    pub fn build(self) -> Result<Client, Error> {
-        let addresses = self
-            .addresses
-            .iter()
-            .map(|a| BrokerAddress::parse(a))
-            .collect::<Result<Vec<_>, _>>()?;
-        let tls = match (&self.tls, addresses.iter().any(|a| a.tls)) {
-            (Some(t), _) => Some(t.client_config()?),
-            (None, true) => Some(TlsConfig::webpki_roots().client_config()?),
-            (None, false) => None,
-        };
-        let store = match &self.store_path {
-            Some(p) => SessionStore::open(p).map_err(Error::Store)?,
-            None => SessionStore::memory(),
-        };
-        let clock = StdClock::new();
-        let engine = mqtt_engine::Client::with_store(self.options, store, clock.now())?;
-        let inner = Inner {
-            engine,
-            outbox: Vec::new(),
-            outbox_bytes: 0,
-            requests: Requests::default(),
-            connected: None,
-            fatal: None,
-            last_error: None,
-            running: false,
-            stopping: false,
-            routes: Vec::new(),
-            messages_tx: None,
-            events_tx: None,
-            address_index: 0,
-            attempts: 0,
-        };
-        let config = Config {
-            addresses,
-            tls,
-            connector: self.connector,
-            connect_timeout: self.connect_timeout,
-        };
-        let shared = Shared {
-            inner: Mutex::new(inner),
-            wake_driver: Signal::new(),
-            changed: Signal::new(),
-            clock,
-            config,
-        };
-        Ok(Client {
-            shared: Arc::new(shared),
-        })
-    }
+    /// A CONNACK accepted us once: failures from now on are reconnects.
+    pub(crate) ever_connected: bool,
 }
 
 /// An async MQTT client. Cheap to clone; every clone drives the same connection. The
@@ -272,6 +102,7 @@ impl Client {
             store_path: None,
             connector: None,
             connect_timeout: Duration::from_secs(10),
+            retry_first_connection: false,
         }
     }
 
@@ -316,17 +147,27 @@ impl Client {
 
     /// Waits until connected.
     pub async fn wait_connected(&self, timeout: Duration) -> Result<Connected, Error> {
-        self.wait_for(timeout, |inner| {
-            if let Some(c) = &inner.connected {
-                return Some(Ok(c.clone()));
-            }
-            inner.fatal.as_ref().map(|e| Err(e.duplicate()))
-        })
-        .await
+        let result = self
+            .wait_for(timeout, |inner| {
+                if let Some(c) = &inner.connected {
+                    return Some(Ok(c.clone()));
+                }
+                inner.fatal.as_ref().map(|e| Err(e.duplicate()))
+            })
+            .await;
+        match result {
+            Err(Error::Timeout) => Err(Error::ConnectTimeout(
+                lock(&self.shared.inner)
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "no answer from the broker".into()),
+            )),
+            other => other,
+        }
     }
 
     /// Waits until `check` returns a value, up to `timeout`.
-    async fn wait_for<T>(
+    pub(crate) async fn wait_for<T>(
         &self,
         timeout: Duration,
         mut check: impl FnMut(&mut Inner) -> Option<Result<T, Error>>,
@@ -371,8 +212,16 @@ impl Client {
         &self,
         f: impl FnOnce(&mut Inner, mqtt_engine::Instant) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.command_locked(lock(&self.shared.inner), f)
+    }
+
+    /// [`Client::command`] with the lock already taken.
+    fn command_locked<T>(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        f: impl FnOnce(&mut Inner, mqtt_engine::Instant) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let now = self.shared.clock.now();
-        let mut inner = lock(&self.shared.inner);
         if inner.stopping {
             return Err(Error::ShutDown);
         }
@@ -385,8 +234,13 @@ impl Client {
     }
 
     /// Publishes `payload` on `topic`; the token resolves on PUBACK/PUBCOMP (QoS 0: at once).
-    /// Waits while more than 1 MiB is waiting to be written (backpressure: the network sets the
-    /// pace and memory stays bounded).
+    ///
+    /// Backpressure: while there is no room (the engine's queue is full, every packet
+    /// identifier is in use, or more than 1 MiB waits to be written) the future **waits**,
+    /// woken by the acknowledgements that make room; the network sets the pace and memory stays
+    /// bounded. [`Client::disconnect`] wakes it with [`Error::ShutDown`]. It does not wait when
+    /// the client is not running (nothing would make room): then, as [`Client::try_publish`],
+    /// it returns the engine's `QueueFull` error at once.
     pub async fn publish(
         &self,
         topic: &str,
@@ -397,8 +251,10 @@ impl Client {
             .await
     }
 
-    /// Publishes a fully specified message (retain, MQTT 5 properties…).
+    /// Publishes a fully specified message (retain, MQTT 5 properties…); waits for room as
+    /// [`Client::publish`] does.
     pub async fn publish_message(&self, publish: Publish) -> Result<Token<ReasonCode>, Error> {
+        let qos = publish.qos;
         loop {
             let listener = self.shared.changed.listen();
             {
@@ -406,13 +262,38 @@ impl Client {
                 if inner.stopping {
                     return Err(Error::ShutDown);
                 }
-                if inner.outbox_bytes <= OUTBOX_LIMIT || inner.connected.is_none() {
-                    break;
+                if let Some(e) = &inner.fatal {
+                    return Err(e.duplicate());
+                }
+                let written = inner.outbox_bytes <= OUTBOX_LIMIT || inner.connected.is_none();
+                if (written && inner.engine.has_room(qos)) || !inner.running {
+                    return self.publish_locked(inner, publish);
                 }
             }
+            // Woken by the engine's `PublishReady`, a written outbox, a stop or a fatal error.
             listener.await;
         }
-        let ticket = self.command(|inner, now| {
+    }
+
+    /// Publishes without waiting: when there is no room, the engine's
+    /// [`QueueFull`](mqtt_engine::Error::QueueFull) comes back at once (as
+    /// [`Error::Engine`]) and nothing is queued.
+    pub fn try_publish(
+        &self,
+        topic: &str,
+        payload: impl IntoPayload,
+        qos: QoS,
+    ) -> Result<Token<ReasonCode>, Error> {
+        let publish = Publish::new(topic, payload.into_payload()).with_qos(qos);
+        self.publish_locked(lock(&self.shared.inner), publish)
+    }
+
+    fn publish_locked(
+        &self,
+        inner: MutexGuard<'_, Inner>,
+        publish: Publish,
+    ) -> Result<Token<ReasonCode>, Error> {
+        let ticket = self.command_locked(inner, |inner, now| {
             let id = inner.engine.publish(publish, now)?;
             Ok(id.map(|id| inner.requests.register(id)))
         })?;
@@ -503,87 +384,6 @@ impl Client {
             .wait_for(timeout, |inner| (!inner.running).then_some(Ok(())))
             .await;
         Ok(())
-    }
-}
-
-/// The token of a subscribe: per filter, the granted QoS or the refusal code.
-pub type SubscribeToken = Token<Vec<Result<QoS, ReasonCode>>>;
-
-/// Resolves when the broker acknowledges one request: `token.wait().await`.
-pub struct Token<T> {
-    shared: Arc<Shared>,
-    ticket: Option<(u64, u16)>,
-    kind: core::marker::PhantomData<fn() -> T>,
-}
-
-impl<T> Token<T> {
-    fn new(shared: Arc<Shared>, ticket: Option<(u64, u16)>) -> Self {
-        Self {
-            shared,
-            ticket,
-            kind: core::marker::PhantomData,
-        }
-    }
-
-    /// The packet identifier (`None` for QoS 0).
-    pub fn packet_id(&self) -> Option<u16> {
-        self.ticket.map(|(_, id)| id)
-    }
-
-    async fn completion(&self, timeout: Duration) -> Result<Option<Completion>, Error> {
-        let Some((ticket, _)) = self.ticket else {
-            return Ok(None);
-        };
-        let client = Client {
-            shared: self.shared.clone(),
-        };
-        client
-            .wait_for(timeout, |inner| {
-                if let Some(done) = inner.requests.take(ticket) {
-                    return Some(Ok(Some(done)));
-                }
-                inner.fatal.as_ref().map(|e| Err(e.duplicate()))
-            })
-            .await
-    }
-}
-
-impl Token<ReasonCode> {
-    /// Waits for PUBACK / PUBCOMP and returns the broker's reason code.
-    pub async fn wait(&self, timeout: Duration) -> Result<ReasonCode, Error> {
-        match self.completion(timeout).await? {
-            Some(Completion::Published(code)) => Ok(code),
-            Some(Completion::Failed(reason)) => Err(Error::PublishFailed(reason)),
-            _ => Ok(ReasonCode::Success),
-        }
-    }
-}
-
-impl Token<Vec<Result<QoS, ReasonCode>>> {
-    /// Waits for SUBACK.
-    pub async fn wait(&self, timeout: Duration) -> Result<Vec<Result<QoS, ReasonCode>>, Error> {
-        match self.completion(timeout).await? {
-            Some(Completion::Subscribed(r)) => Ok(r),
-            _ => Ok(Vec::new()),
-        }
-    }
-}
-
-impl Token<Vec<ReasonCode>> {
-    /// Waits for UNSUBACK.
-    pub async fn wait(&self, timeout: Duration) -> Result<Vec<ReasonCode>, Error> {
-        match self.completion(timeout).await? {
-            Some(Completion::Unsubscribed(r)) => Ok(r),
-            _ => Ok(Vec::new()),
-        }
-    }
-}
-
-impl<T> Drop for Token<T> {
-    fn drop(&mut self) {
-        if let Some(ticket) = self.ticket {
-            lock(&self.shared.inner).requests.forget(ticket);
-        }
     }
 }
 

@@ -41,8 +41,9 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
         }
     }
     let mut changed = false;
+    let first_fails = first_connection_fails(shared, inner);
     for e in &events {
-        changed |= record(inner, e);
+        changed |= record(inner, e, first_fails);
     }
     if changed {
         shared.changed.notify(usize::MAX);
@@ -50,27 +51,55 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     Routed { events }
 }
 
-fn record(inner: &mut Inner, event: &Event) -> bool {
+/// True when a failure now ends the client: it was never connected, every address was tried,
+/// and the application did not ask to retry the first connection.
+fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
+    !inner.ever_connected
+        && !shared.config.retry_first_connection
+        && inner.attempts as usize >= shared.config.addresses.len()
+}
+
+/// Bookkeeping for one event; true if waiters should look again. With `first_fails`, a
+/// failure stops the client with its cause.
+fn record(inner: &mut Inner, event: &Event, first_fails: bool) -> bool {
     if inner.requests.record(event) {
         return true;
     }
     match event {
-        Event::Connected(c) => inner.connected = Some((**c).clone()),
+        // The engine has room for a publish again: waiting publishers go on.
+        Event::PublishReady => {}
+        Event::Connected(c) => {
+            inner.connected = Some((**c).clone());
+            inner.last_error = None;
+            inner.ever_connected = true;
+        }
         Event::Disconnected(reason) => {
             inner.connected = None;
-            inner.last_error = Some(match reason {
-                DisconnectReason::ServerDisconnect { reason_code, .. } => {
-                    format!("disconnected by the broker: {reason_code:?}")
-                }
-                other => format!("{other:?}"),
-            });
+            // The driver's own account of a closed transport says more than the engine's.
+            if !matches!(reason, DisconnectReason::TransportClosed) || inner.last_error.is_none() {
+                inner.last_error = Some(match reason {
+                    DisconnectReason::ServerDisconnect { reason_code, .. } => {
+                        format!("disconnected by the broker: {reason_code:?}")
+                    }
+                    DisconnectReason::ConnectTimeout => "no CONNACK from the broker in time".into(),
+                    other => format!("{other:?}"),
+                });
+            }
+            if first_fails && !matches!(reason, DisconnectReason::Requested) {
+                let why = inner.last_error.clone().unwrap_or_default();
+                inner.fatal.get_or_insert(match reason {
+                    DisconnectReason::ConnectTimeout => Error::ConnectTimeout(why),
+                    _ => Error::Io(io::Error::new(ErrorKind::ConnectionAborted, why)),
+                });
+            }
         }
         Event::ConnectionRefused {
             reason_code,
             will_retry,
             ..
         } => {
-            if !will_retry {
+            inner.last_error = Some(format!("connection refused: {reason_code:?}"));
+            if !will_retry || first_fails {
                 inner
                     .fatal
                     .get_or_insert(Error::ConnectionRefused(*reason_code));
@@ -323,7 +352,9 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
     let timeout = shared.config.connect_timeout;
     let opened = smol::future::or(open(shared, address.clone()), async {
         smol::Timer::after(timeout).await;
-        Err(Error::Timeout)
+        Err(Error::ConnectTimeout(format!(
+            "no connection opened within {timeout:?}"
+        )))
     })
     .await;
     let routed = {
@@ -334,8 +365,18 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
             Err(e) => {
                 inner.last_error = Some(format!("{address}: {e}"));
                 inner.address_index += 1;
+                let first_fails = first_connection_fails(shared, &inner);
                 if matches!(e, Error::Tls(_) | Error::Certificate(_)) {
+                    // A certificate does not fix itself: stop and say why.
                     inner.fatal.get_or_insert(e.duplicate());
+                } else if first_fails {
+                    // The first connection cannot be made: say why now, not after retrying.
+                    inner.fatal.get_or_insert(match e {
+                        Error::Io(io) => {
+                            Error::Io(io::Error::new(io.kind(), format!("{address}: {io}")))
+                        }
+                        other => other.duplicate(),
+                    });
                 }
                 inner.engine.connection_lost(now);
             }

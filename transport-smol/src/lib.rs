@@ -26,12 +26,16 @@
 
 #![forbid(unsafe_code)]
 
+mod builder;
 mod client;
 mod driver;
+mod token;
 
-pub use client::{BoxStream, Builder, Client, Connector, Payload, Stream, SubscribeToken, Token};
+pub use builder::Builder;
+pub use client::{BoxStream, Client, Connector, Payload, Stream};
 pub use mqtt_engine::{Connected, DisconnectReason, Event, ReconnectPolicy};
 pub use mqtt_proto::{ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
+pub use token::{SubscribeToken, Token};
 pub use transport_std::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};
 
 /// The README's code blocks, compiled and run as doc tests.

@@ -35,6 +35,7 @@ pub struct Builder {
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) store_path: Option<PathBuf>,
     pub(crate) connect_timeout: Duration,
+    pub(crate) retry_first_connection: bool,
 }
 
 impl Builder {
@@ -154,6 +155,18 @@ impl Builder {
         self
     }
 
+    /// Keep trying when the very first connection fails (default false). By default a first
+    /// connection that cannot succeed — refused, unknown host, TLS failure, bad credentials,
+    /// no CONNACK in time — stops the client with that cause at once (`connect()` returns it),
+    /// as `mosquitto_pub` does. With `true`, the client retries with the reconnect backoff, for
+    /// a service that may start before its broker; the cause of the last failure is kept for
+    /// [`Error::ConnectTimeout`]. Once connected, reconnects always follow the backoff.
+    #[must_use]
+    pub fn retry_first_connection(mut self, retry: bool) -> Self {
+        self.retry_first_connection = retry;
+        self
+    }
+
     /// Validates the settings and creates the client (nothing is connected yet).
     pub fn build(self) -> Result<Client, Error> {
         let addresses = self
@@ -188,6 +201,7 @@ impl Builder {
             address_index: 0,
             attempts: 0,
             waiters: 0,
+            ever_connected: false,
         };
         let shared = Shared {
             inner: Mutex::new(inner),
@@ -199,6 +213,7 @@ impl Builder {
                 addresses,
                 tls,
                 connect_timeout: self.connect_timeout,
+                retry_first_connection: self.retry_first_connection,
             },
         };
         Ok(Client {

@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) addresses: Vec<BrokerAddress>,
     pub(crate) tls: Option<Arc<ClientConfig>>,
     pub(crate) connect_timeout: Duration,
+    /// Retry when the very first connection fails, instead of stopping with its cause.
+    pub(crate) retry_first_connection: bool,
 }
 
 /// State shared by the handles and the driver thread.
@@ -58,6 +60,8 @@ pub(crate) struct Inner {
     pub(crate) attempts: u32,
     /// Threads blocked in [`wait_changed`].
     pub(crate) waiters: usize,
+    /// A CONNACK accepted us once: failures from now on are reconnects.
+    pub(crate) ever_connected: bool,
 }
 
 /// Waits (up to `timeout`) for a change signalled on `shared.changed`, counting the waiter so
@@ -105,6 +109,7 @@ impl Client {
             tls: None,
             store_path: None,
             connect_timeout: Duration::from_secs(10),
+            retry_first_connection: false,
         }
     }
 
@@ -174,7 +179,12 @@ impl Client {
             }
             let left = deadline.saturating_duration_since(StdInstant::now());
             if left.is_zero() {
-                return Err(Error::Timeout);
+                return Err(Error::ConnectTimeout(
+                    inner
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "no answer from the broker".into()),
+                ));
             }
             inner = crate::client::wait_changed(&self.shared, inner, left);
         }
@@ -195,8 +205,15 @@ impl Client {
     }
 
     /// Publishes `payload` on `topic`; the token waits for the broker's acknowledgement (QoS
-    /// 1/2). While offline, the message waits in the engine's (bounded) queue; while more than
-    /// 1 MiB waits for the socket, the call blocks until it drains.
+    /// 1/2). While offline, the message waits in the engine's (bounded) queue.
+    ///
+    /// Backpressure: when there is no room (the engine's queue is full, every packet
+    /// identifier is in use, or more than 1 MiB waits for the socket) the call **blocks** until
+    /// there is, woken by the acknowledgements that make room. [`Client::disconnect`] and
+    /// [`Client::abort`] wake it with [`Error::ShutDown`]. It does not wait when the client is
+    /// not running (nothing would make room) or when called from a message handler (the
+    /// handler runs on the thread that makes room): then, as [`Client::try_publish`], it returns
+    /// the engine's `QueueFull` error at once.
     pub fn publish(
         &self,
         topic: &str,
@@ -220,7 +237,8 @@ impl Client {
         )
     }
 
-    /// Publishes a fully specified message (MQTT 5 properties, retain…).
+    /// Publishes a fully specified message (MQTT 5 properties, retain…); waits for room as
+    /// [`Client::publish`] does.
     pub fn publish_message(&self, publish: Publish) -> Result<PublishToken, Error> {
         // Backpressure: when the network is slower than the application, wait here (without
         // any lock held) instead of queueing without bound.
@@ -228,7 +246,45 @@ impl Client {
             let inner = lock(&self.shared.inner);
             inner.connected.is_some() && !inner.stopping
         });
-        let (id, ticket) = self.command(|inner, now| {
+        let qos = publish.qos;
+        let mut inner = lock(&self.shared.inner);
+        loop {
+            if inner.stopping {
+                return Err(Error::ShutDown);
+            }
+            if let Some(e) = &inner.fatal {
+                return Err(e.duplicate());
+            }
+            let on_driver = inner.driver_thread == Some(std::thread::current().id());
+            if inner.engine.has_room(qos) || !inner.running || on_driver {
+                break;
+            }
+            // Woken by the engine's `PublishReady` (acknowledgements made room), a stop, or
+            // a fatal error; the timeout only bounds a single wait.
+            inner = wait_changed(&self.shared, inner, Duration::from_secs(60));
+        }
+        self.publish_locked(inner, publish)
+    }
+
+    /// Publishes without waiting: when there is no room, the engine's
+    /// [`QueueFull`](mqtt_engine::Error::QueueFull) comes back at once (as
+    /// [`Error::Engine`]) and nothing is queued.
+    pub fn try_publish(
+        &self,
+        topic: &str,
+        payload: impl IntoPayload,
+        qos: QoS,
+    ) -> Result<PublishToken, Error> {
+        let publish = Publish::new(topic, payload.into_payload()).with_qos(qos);
+        self.publish_locked(lock(&self.shared.inner), publish)
+    }
+
+    fn publish_locked(
+        &self,
+        inner: MutexGuard<'_, Inner>,
+        publish: Publish,
+    ) -> Result<PublishToken, Error> {
+        let (id, ticket) = self.command_locked(inner, |inner, now| {
             let id = inner.engine.publish(publish, now)?;
             Ok((id, id.map(|id| inner.requests.register(id))))
         })?;
@@ -322,8 +378,16 @@ impl Client {
         &self,
         f: impl FnOnce(&mut Inner, mqtt_engine::Instant) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.command_locked(lock(&self.shared.inner), f)
+    }
+
+    /// [`Client::command`] with the lock already taken.
+    fn command_locked<T>(
+        &self,
+        mut inner: MutexGuard<'_, Inner>,
+        f: impl FnOnce(&mut Inner, mqtt_engine::Instant) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let now = self.shared.clock.now();
-        let mut inner = lock(&self.shared.inner);
         if inner.stopping {
             return Err(Error::ShutDown);
         }

@@ -187,8 +187,9 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
         }
     }
     let mut changed = false;
+    let first_fails = first_connection_fails(shared, inner);
     for e in &events {
-        changed |= record(inner, e);
+        changed |= record(inner, e, first_fails);
     }
     if changed && inner.waiters > 0 {
         shared.changed.notify_all();
@@ -199,19 +200,41 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     }
 }
 
-/// Bookkeeping for one event; true if waiters should look again.
-fn record(inner: &mut Inner, event: &Event) -> bool {
+/// True when a failure now ends the client: it was never connected, every address was tried,
+/// and the application did not ask to retry the first connection.
+fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
+    !inner.ever_connected
+        && !shared.config.retry_first_connection
+        && inner.attempts as usize >= shared.config.addresses.len()
+}
+
+/// Bookkeeping for one event; true if waiters should look again. With `first_fails`, a
+/// failure stops the client with its cause.
+fn record(inner: &mut Inner, event: &Event, first_fails: bool) -> bool {
     if inner.requests.record(event) {
         return true;
     }
     match event {
+        // The engine has room for a publish again: blocked publishers go on.
+        Event::PublishReady => {}
         Event::Connected(c) => {
             inner.connected = Some((**c).clone());
             inner.last_error = None;
+            inner.ever_connected = true;
         }
         Event::Disconnected(reason) => {
             inner.connected = None;
-            inner.last_error = Some(describe(reason));
+            // The driver's own account of a closed transport says more than the engine's.
+            if !matches!(reason, DisconnectReason::TransportClosed) || inner.last_error.is_none() {
+                inner.last_error = Some(describe(reason));
+            }
+            if first_fails && !matches!(reason, DisconnectReason::Requested) {
+                let why = inner.last_error.clone().unwrap_or_default();
+                inner.fatal.get_or_insert(match reason {
+                    DisconnectReason::ConnectTimeout => Error::ConnectTimeout(why),
+                    _ => Error::Io(std::io::Error::new(ErrorKind::ConnectionAborted, why)),
+                });
+            }
         }
         Event::ConnectionRefused {
             reason_code,
@@ -219,7 +242,7 @@ fn record(inner: &mut Inner, event: &Event) -> bool {
             ..
         } => {
             inner.last_error = Some(format!("connection refused: {reason_code:?}"));
-            if !will_retry {
+            if !will_retry || first_fails {
                 inner
                     .fatal
                     .get_or_insert(Error::ConnectionRefused(*reason_code));
@@ -241,6 +264,9 @@ fn describe(reason: &DisconnectReason) -> String {
                 reason_string.as_ref().map_or("", |s| s.as_str())
             )
         }
+        DisconnectReason::ConnectTimeout => "no CONNACK from the broker in time".into(),
+        DisconnectReason::PingTimeout => "no PINGRESP from the broker in time".into(),
+        DisconnectReason::TransportClosed => "the connection closed".into(),
         other => format!("{other:?}"),
     }
 }
@@ -368,9 +394,18 @@ fn connect(shared: &Shared) {
             inner.last_error = Some(format!("{address}: {e}"));
             // Clustered brokers: the next attempt goes to the next address.
             inner.address_index += 1;
+            let first_fails = first_connection_fails(shared, &inner);
             if matches!(e, Error::Tls(_) | Error::Certificate(_)) {
                 // A certificate does not fix itself: stop and say why.
                 inner.fatal.get_or_insert(e);
+            } else if first_fails {
+                // The first connection cannot be made: say why now, not after retrying.
+                inner.fatal.get_or_insert(match e {
+                    Error::Io(io) => {
+                        Error::Io(std::io::Error::new(io.kind(), format!("{address}: {io}")))
+                    }
+                    other => other,
+                });
             }
             inner.engine.connection_lost(now);
         }

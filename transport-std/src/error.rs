@@ -32,6 +32,9 @@ pub enum Error {
     /// The broker or the network did not answer in time.
     #[error("timed out")]
     Timeout,
+    /// No connection within the time allowed; the cause of the last failed attempt.
+    #[error("timed out connecting: {0}")]
+    ConnectTimeout(String),
     /// The client was shut down.
     #[error("the client is shut down")]
     ShutDown,
@@ -65,6 +68,7 @@ impl Error {
             Self::ConnectionRefused(c) => Self::ConnectionRefused(*c),
             Self::Engine(e) => Self::Engine(e.clone()),
             Self::Timeout => Self::Timeout,
+            Self::ConnectTimeout(cause) => Self::ConnectTimeout(cause.clone()),
             Self::ShutDown => Self::ShutDown,
             Self::AlreadyRunning => Self::AlreadyRunning,
             Self::WaitInHandler => Self::WaitInHandler,

@@ -67,6 +67,14 @@ impl PublishToken {
         self.packet_id
     }
 
+    /// True once the outcome is known (at once for QoS 0): [`PublishToken::wait`] then
+    /// returns without waiting. For pipelining: publish many, reap the finished ones.
+    pub fn is_done(&self) -> bool {
+        self.token
+            .ticket
+            .is_none_or(|(ticket, _)| lock(&self.token.shared.inner).requests.is_done(ticket))
+    }
+
     /// Waits for PUBACK (QoS 1) or PUBCOMP (QoS 2) and returns the broker's reason code
     /// (MQTT 3.1.1: `Success`). QoS 0 returns at once. Must not be called from a handler.
     pub fn wait(&self, timeout: Duration) -> Result<ReasonCode, Error> {

@@ -63,15 +63,10 @@ fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     for _ in 0..count {
-        loop {
-            match publisher.publish(TOPIC, payload.clone(), level) {
-                Ok(_) => break,
-                Err(transport_std::Error::Engine(mqtt_engine::Error::QueueFull(_))) => {
-                    std::thread::sleep(Duration::from_micros(100))
-                }
-                Err(e) => panic!("publish: {e}"),
-            }
-        }
+        // Waits while the engine has no room (backpressure).
+        publisher
+            .publish(TOPIC, payload.clone(), level)
+            .expect("publish");
     }
     let deadline = start + Duration::from_secs(120);
     while received.load(Ordering::Relaxed) < count && Instant::now() < deadline {
@@ -123,15 +118,11 @@ fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
         let cpu0 = cpu_seconds();
         let start = Instant::now();
         for _ in 0..count {
-            loop {
-                match publisher.publish(TOPIC, payload.clone(), level).await {
-                    Ok(_) => break,
-                    Err(transport_std::Error::Engine(mqtt_engine::Error::QueueFull(_))) => {
-                        smol::Timer::after(Duration::from_micros(100)).await;
-                    }
-                    Err(e) => panic!("publish: {e}"),
-                }
-            }
+            // Waits while the engine has no room (backpressure).
+            publisher
+                .publish(TOPIC, payload.clone(), level)
+                .await
+                .expect("publish");
         }
         let () = smol::future::or(consumer, async {
             smol::Timer::after(Duration::from_secs(120)).await;

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod fault_proxy;
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A temporary directory removed on drop.
