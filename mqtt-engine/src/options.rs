@@ -81,7 +81,7 @@ impl Options {
             receive_maximum: 65_535,
             max_incoming_packet: 1 << 20,
             topic_alias_maximum: 16,
-            max_inflight: 65_535,
+            max_inflight: 1_000,
             max_queued: 10_000,
             reconnect: Some(ReconnectPolicy::default()),
             resubscribe: true,
@@ -175,7 +175,11 @@ impl Options {
         self
     }
 
-    /// Limit of outgoing QoS 1/2 messages in flight, below the server's Receive Maximum.
+    /// Limit of outgoing QoS 1/2 messages in flight, below the server's Receive Maximum
+    /// (default 1000). A window this size already fills a fast link; a larger one makes
+    /// brokers that keep in-flight messages in lists slow down (mosquitto with
+    /// `max_inflight_messages 0` at QoS 2 crawls with 65,535 in flight) and makes every
+    /// reconnect resend more.
     #[must_use]
     pub fn max_inflight(mut self, max: u16) -> Self {
         self.max_inflight = max.max(1);

@@ -25,7 +25,7 @@ fn ready_events(events: &[Event]) -> usize {
 #[test]
 fn packet_ids_in_flight_plus_queued_never_exceed_65535_and_the_refusal_is_queue_full() {
     // A server without a Receive Maximum: every QoS 1 message may be in flight at once.
-    let mut h = Harness::new(Options::new("c").max_queued(100_000));
+    let mut h = Harness::new(Options::new("c").max_queued(100_000).max_inflight(65_535));
     h.connect(false);
     let first = qos1(&mut h).expect("room").expect("id");
     for _ in 1..65_535 {

@@ -127,7 +127,7 @@ fn mqtt_2_2_1_3_ids_are_unused_and_non_zero() {
 
 #[test]
 fn ids_wrap_around_skipping_those_in_use() {
-    let mut h = Harness::new(Options::new("c").max_queued(70_000));
+    let mut h = Harness::new(Options::new("c").max_queued(70_000).max_inflight(65_535));
     h.connect(false);
     let first = h.publish("t", b"x", QoS::AtLeastOnce).expect("id");
     for _ in 0..65_534 {
