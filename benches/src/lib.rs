@@ -72,3 +72,9 @@ pub fn mixed_stream(count: usize) -> Vec<u8> {
     buf.to_vec()
 }
 pub mod engine_loops;
+
+/// The README's code blocks, compiled and run as doc tests (this crate depends on every
+/// crate the README shows).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -216,6 +216,7 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
     }
     let client = builder.build().map_err(|e| failure(&e, &target))?;
     if conn.debug {
+        crate::logger::install();
         let events = client.events(1024);
         std::thread::spawn(move || {
             for event in events {

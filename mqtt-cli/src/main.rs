@@ -9,6 +9,7 @@ mod bench;
 mod connect;
 mod demo;
 mod demo_broker;
+mod logger;
 mod publish;
 mod subscribe;
 

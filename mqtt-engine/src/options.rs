@@ -8,7 +8,8 @@ use mqtt_proto::{ByteStr, ConnectProperties, LastWill, ProtocolVersion, UserProp
 /// Reconnection with exponential backoff and jitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReconnectPolicy {
-    /// Delay before the first retry.
+    /// Delay before the first retry (default 100 ms; "equal jitter" picks between half and all
+    /// of each delay).
     pub min_delay: Duration,
     /// Upper bound of the delay.
     pub max_delay: Duration,
@@ -20,7 +21,7 @@ pub struct ReconnectPolicy {
 impl Default for ReconnectPolicy {
     fn default() -> Self {
         Self {
-            min_delay: Duration::from_millis(500),
+            min_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(30),
             stable_after: Duration::from_secs(10),
         }

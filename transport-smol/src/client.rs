@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use event_listener::Event as Signal;
-use mqtt_engine::{Connected, Event, Options, StdClock};
+use mqtt_engine::{Connected, Event, StdClock};
 use mqtt_proto::{ByteStr, Publish, QoS, ReasonCode, Subscription};
-use transport_std::{BrokerAddress, Error, IntoPayload, Message, Requests, SessionStore};
+use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, Settings, Status};
 
 use crate::builder::Builder;
 use crate::driver;
@@ -62,19 +62,13 @@ pub(crate) struct Inner {
     pub(crate) outbox: Vec<Bytes>,
     /// Their total size: `publish` waits while it exceeds [`OUTBOX_LIMIT`].
     pub(crate) outbox_bytes: usize,
-    pub(crate) requests: Requests,
-    pub(crate) connected: Option<Connected>,
-    pub(crate) fatal: Option<Error>,
-    pub(crate) last_error: Option<String>,
+    /// Requests, the current connection, the last failure, the fatal error.
+    pub(crate) status: Status,
     pub(crate) running: bool,
     pub(crate) stopping: bool,
     pub(crate) routes: Vec<(String, async_channel::Sender<Message>)>,
     pub(crate) messages_tx: Option<async_channel::Sender<Message>>,
     pub(crate) events_tx: Option<async_channel::Sender<Event>>,
-    pub(crate) address_index: usize,
-    pub(crate) attempts: u32,
-    /// A CONNACK accepted us once: failures from now on are reconnects.
-    pub(crate) ever_connected: bool,
 }
 
 /// An async MQTT client. Cheap to clone; every clone drives the same connection. The
@@ -96,13 +90,8 @@ impl Client {
     /// A builder for a broker at `address` (`mqtt://host:port`, `mqtts://host`, `host:port`).
     pub fn builder(address: &str) -> Builder {
         Builder {
-            addresses: vec![address.to_string()],
-            options: Options::new(""),
-            tls: None,
-            store_path: None,
+            settings: Settings::new(address),
             connector: None,
-            connect_timeout: Duration::from_secs(10),
-            retry_first_connection: false,
         }
     }
 
@@ -129,7 +118,7 @@ impl Client {
         smol::spawn(async move {
             if let Err(e) = Box::pin(client.run()).await {
                 let mut inner = lock(&client.shared.inner);
-                inner.fatal.get_or_insert(e);
+                inner.status.fatal.get_or_insert(e);
                 drop(inner);
                 client.shared.changed.notify(usize::MAX);
             }
@@ -149,19 +138,14 @@ impl Client {
     pub async fn wait_connected(&self, timeout: Duration) -> Result<Connected, Error> {
         let result = self
             .wait_for(timeout, |inner| {
-                if let Some(c) = &inner.connected {
+                if let Some(c) = &inner.status.connected {
                     return Some(Ok(c.clone()));
                 }
-                inner.fatal.as_ref().map(|e| Err(e.duplicate()))
+                inner.status.fatal.as_ref().map(|e| Err(e.duplicate()))
             })
             .await;
         match result {
-            Err(Error::Timeout) => Err(Error::ConnectTimeout(
-                lock(&self.shared.inner)
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| "no answer from the broker".into()),
-            )),
+            Err(Error::Timeout) => Err(lock(&self.shared.inner).status.connect_timeout()),
             other => other,
         }
     }
@@ -204,7 +188,7 @@ impl Client {
 
     /// True while connected.
     pub fn is_connected(&self) -> bool {
-        lock(&self.shared.inner).connected.is_some()
+        lock(&self.shared.inner).status.connected.is_some()
     }
 
     /// Runs one engine command and wakes the driver to write what it produced.
@@ -262,10 +246,11 @@ impl Client {
                 if inner.stopping {
                     return Err(Error::ShutDown);
                 }
-                if let Some(e) = &inner.fatal {
+                if let Some(e) = &inner.status.fatal {
                     return Err(e.duplicate());
                 }
-                let written = inner.outbox_bytes <= OUTBOX_LIMIT || inner.connected.is_none();
+                let written =
+                    inner.outbox_bytes <= OUTBOX_LIMIT || inner.status.connected.is_none();
                 if (written && inner.engine.has_room(qos)) || !inner.running {
                     return self.publish_locked(inner, publish);
                 }
@@ -295,7 +280,7 @@ impl Client {
     ) -> Result<Token<ReasonCode>, Error> {
         let ticket = self.command_locked(inner, |inner, now| {
             let id = inner.engine.publish(publish, now)?;
-            Ok(id.map(|id| inner.requests.register(id)))
+            Ok(id.map(|id| inner.status.requests.register(id)))
         })?;
         Ok(Token::new(self.shared.clone(), ticket))
     }
@@ -317,7 +302,7 @@ impl Client {
     ) -> Result<Token<Vec<Result<QoS, ReasonCode>>>, Error> {
         let ticket = self.command(|inner, now| {
             let id = inner.engine.subscribe(subscriptions, now)?;
-            Ok(Some(inner.requests.register(id)))
+            Ok(Some(inner.status.requests.register(id)))
         })?;
         Ok(Token::new(self.shared.clone(), ticket))
     }
@@ -342,7 +327,7 @@ impl Client {
         let ticket = self.command(|inner, now| {
             inner.routes.retain(|(f, _)| f != filter);
             let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
-            Ok(Some(inner.requests.register(id)))
+            Ok(Some(inner.status.requests.register(id)))
         })?;
         Ok(Token::new(self.shared.clone(), ticket))
     }
@@ -353,6 +338,18 @@ impl Client {
         let (tx, rx) = async_channel::bounded(capacity.max(1));
         lock(&self.shared.inner).messages_tx = Some(tx);
         rx
+    }
+
+    /// Manual-ack mode ([`Builder::manual_acks`]): acknowledges `message` (PUBACK / PUBREC go
+    /// out in arrival order). Does nothing for QoS 0 or outside manual-ack mode.
+    pub fn ack(&self, message: &Message) {
+        let Some(token) = message.ack_token() else {
+            return;
+        };
+        let _ = self.command(|inner, now| {
+            inner.engine.ack(token, now);
+            Ok(())
+        });
     }
 
     /// Every engine event. Bounded; a second call replaces the first receiver.

@@ -5,9 +5,9 @@ use std::io::{self, ErrorKind};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mqtt_engine::{DisconnectReason, Event, Output, State};
+use mqtt_engine::{Event, Output, State};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
-use transport_std::{BrokerAddress, Error, Message};
+use transport_core::{BrokerAddress, Error, Message};
 
 use crate::client::{lock, BoxStream, Inner, Shared};
 
@@ -35,7 +35,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     }
     if wrote {
         if let Err(e) = inner.engine.store_mut().sync() {
-            inner.fatal.get_or_insert(Error::Store(e));
+            inner.status.fatal.get_or_insert(Error::Store(e));
             inner.outbox.clear();
             inner.outbox_bytes = 0;
         }
@@ -43,7 +43,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     let mut changed = false;
     let first_fails = first_connection_fails(shared, inner);
     for e in &events {
-        changed |= record(inner, e, first_fails);
+        changed |= inner.status.record(e, first_fails);
     }
     if changed {
         shared.changed.notify(usize::MAX);
@@ -51,63 +51,13 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     Routed { events }
 }
 
-/// True when a failure now ends the client: it was never connected, every address was tried,
-/// and the application did not ask to retry the first connection.
+/// True when a failure now ends the client (see
+/// [`Status::first_connection_fails`](transport_core::Status::first_connection_fails)).
 fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
-    !inner.ever_connected
-        && !shared.config.retry_first_connection
-        && inner.attempts as usize >= shared.config.addresses.len()
-}
-
-/// Bookkeeping for one event; true if waiters should look again. With `first_fails`, a
-/// failure stops the client with its cause.
-fn record(inner: &mut Inner, event: &Event, first_fails: bool) -> bool {
-    if inner.requests.record(event) {
-        return true;
-    }
-    match event {
-        // The engine has room for a publish again: waiting publishers go on.
-        Event::PublishReady => {}
-        Event::Connected(c) => {
-            inner.connected = Some((**c).clone());
-            inner.last_error = None;
-            inner.ever_connected = true;
-        }
-        Event::Disconnected(reason) => {
-            inner.connected = None;
-            // The driver's own account of a closed transport says more than the engine's.
-            if !matches!(reason, DisconnectReason::TransportClosed) || inner.last_error.is_none() {
-                inner.last_error = Some(match reason {
-                    DisconnectReason::ServerDisconnect { reason_code, .. } => {
-                        format!("disconnected by the broker: {reason_code:?}")
-                    }
-                    DisconnectReason::ConnectTimeout => "no CONNACK from the broker in time".into(),
-                    other => format!("{other:?}"),
-                });
-            }
-            if first_fails && !matches!(reason, DisconnectReason::Requested) {
-                let why = inner.last_error.clone().unwrap_or_default();
-                inner.fatal.get_or_insert(match reason {
-                    DisconnectReason::ConnectTimeout => Error::ConnectTimeout(why),
-                    _ => Error::Io(io::Error::new(ErrorKind::ConnectionAborted, why)),
-                });
-            }
-        }
-        Event::ConnectionRefused {
-            reason_code,
-            will_retry,
-            ..
-        } => {
-            inner.last_error = Some(format!("connection refused: {reason_code:?}"));
-            if !will_retry || first_fails {
-                inner
-                    .fatal
-                    .get_or_insert(Error::ConnectionRefused(*reason_code));
-            }
-        }
-        _ => return false,
-    }
-    true
+    inner.status.first_connection_fails(
+        shared.config.addresses.len(),
+        shared.config.retry_first_connection,
+    )
 }
 
 /// Routes events to channels, waiting when a channel is full (backpressure, no loss).
@@ -164,21 +114,12 @@ fn next_step(shared: &Shared, inner: &Inner) -> Step {
     if inner.stopping {
         return Step::Stop(Ok(()));
     }
-    if let Some(e) = &inner.fatal {
+    if let Some(e) = &inner.status.fatal {
         return Step::Stop(Err(e.duplicate()));
     }
     match inner.engine.state() {
-        State::Idle if inner.attempts == 0 => Step::Connect,
-        State::Idle => {
-            let why = inner
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "connection closed".into());
-            Step::Stop(Err(Error::Io(io::Error::new(
-                ErrorKind::ConnectionAborted,
-                why,
-            ))))
-        }
+        State::Idle if inner.status.attempts == 0 => Step::Connect,
+        State::Idle => Step::Stop(Err(inner.status.lost())),
         State::ReconnectDue => Step::Connect,
         State::WaitingReconnect { at } => Step::Wait(shared.clock.to_std(at)),
         State::Connecting { .. } | State::Connected { .. } => Step::Session,
@@ -230,7 +171,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
                     None => Err(io::Error::new(ErrorKind::NotConnected, "no stream")),
                 };
                 if let Err(e) = result {
-                    lock(&shared.inner).last_error = Some(e.to_string());
+                    lock(&shared.inner).status.last_error = Some(e.to_string());
                     stream = None;
                     let routed = {
                         let mut inner = lock(&shared.inner);
@@ -346,8 +287,7 @@ async fn session_step(
 async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
     let address = {
         let mut inner = lock(&shared.inner);
-        inner.attempts += 1;
-        shared.config.addresses[inner.address_index % shared.config.addresses.len()].clone()
+        inner.status.next_address(&shared.config.addresses).clone()
     };
     let timeout = shared.config.connect_timeout;
     let opened = smol::future::or(open(shared, address.clone()), async {
@@ -363,21 +303,10 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
         match &opened {
             Ok(_) => inner.engine.connect(now),
             Err(e) => {
-                inner.last_error = Some(format!("{address}: {e}"));
-                inner.address_index += 1;
                 let first_fails = first_connection_fails(shared, &inner);
-                if matches!(e, Error::Tls(_) | Error::Certificate(_)) {
-                    // A certificate does not fix itself: stop and say why.
-                    inner.fatal.get_or_insert(e.duplicate());
-                } else if first_fails {
-                    // The first connection cannot be made: say why now, not after retrying.
-                    inner.fatal.get_or_insert(match e {
-                        Error::Io(io) => {
-                            Error::Io(io::Error::new(io.kind(), format!("{address}: {io}")))
-                        }
-                        other => other.duplicate(),
-                    });
-                }
+                inner
+                    .status
+                    .open_failed(&address, e.duplicate(), first_fails);
                 inner.engine.connection_lost(now);
             }
         }

@@ -22,7 +22,8 @@
 //!
 //! The connection runs in [`Client::run`] (or a detached smol task: [`Client::start`],
 //! [`Client::connect`]); reconnects follow the engine's backoff. Shares its vocabulary
-//! (addresses, TLS settings, messages, errors, session file) with `transport-std`.
+//! (settings, addresses, TLS settings, messages, errors, session file) with `transport-std`:
+//! both stand on `transport-core`, neither on the other.
 
 #![forbid(unsafe_code)]
 
@@ -36,9 +37,4 @@ pub use client::{BoxStream, Client, Connector, Payload, Stream};
 pub use mqtt_engine::{Connected, DisconnectReason, Event, ReconnectPolicy};
 pub use mqtt_proto::{ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
 pub use token::{SubscribeToken, Token};
-pub use transport_std::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};
-
-/// The README's code blocks, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
+pub use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};

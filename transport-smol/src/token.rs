@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mqtt_proto::{QoS, ReasonCode};
-use transport_std::{Completion, Error};
+use transport_core::{Completion, Error};
 
 use crate::client::{lock, Client, Shared};
 
@@ -41,10 +41,10 @@ impl<T> Token<T> {
         };
         client
             .wait_for(timeout, |inner| {
-                if let Some(done) = inner.requests.take(ticket) {
+                if let Some(done) = inner.status.requests.take(ticket) {
                     return Some(Ok(Some(done)));
                 }
-                inner.fatal.as_ref().map(|e| Err(e.duplicate()))
+                inner.status.fatal.as_ref().map(|e| Err(e.duplicate()))
             })
             .await
     }
@@ -84,7 +84,7 @@ impl Token<Vec<ReasonCode>> {
 impl<T> Drop for Token<T> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket {
-            lock(&self.shared.inner).requests.forget(ticket);
+            lock(&self.shared.inner).status.requests.forget(ticket);
         }
     }
 }

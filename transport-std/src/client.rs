@@ -5,19 +5,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant as StdInstant};
 
-use mqtt_engine::{Connected, Event, Options, StdClock};
+use mqtt_engine::{Connected, Event, StdClock};
 use mqtt_proto::{ByteStr, Publish, QoS, Subscription};
 use rustls::ClientConfig;
 
-use crate::address::BrokerAddress;
 use crate::builder::Builder;
 use crate::driver::{self, Connection};
-use crate::error::Error;
-use crate::message::{IntoPayload, Message};
-use crate::requests::Requests;
 use crate::router::{Handler, Router};
-use crate::store::SessionStore;
 use crate::token::{PublishToken, SubscribeToken, Token, UnsubscribeToken};
+use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, Settings, Status};
 
 pub(crate) type Engine = mqtt_engine::Client<SessionStore>;
 
@@ -45,23 +41,15 @@ pub(crate) struct Shared {
 pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) conn: Option<Connection>,
-    /// Packet id → ticket of the token waiting for it.
-    pub(crate) requests: Requests,
-    pub(crate) connected: Option<Connected>,
-    /// Why the client stopped for good (bad credentials, untrusted certificate…).
-    pub(crate) fatal: Option<Error>,
-    pub(crate) last_error: Option<String>,
+    /// Requests, the current connection, the last failure, the fatal error.
+    pub(crate) status: Status,
     pub(crate) running: bool,
     pub(crate) stopping: bool,
     pub(crate) driver_thread: Option<ThreadId>,
     pub(crate) background: Option<JoinHandle<()>>,
     pub(crate) events_tx: Option<SyncSender<Event>>,
-    pub(crate) address_index: usize,
-    pub(crate) attempts: u32,
     /// Threads blocked in [`wait_changed`].
     pub(crate) waiters: usize,
-    /// A CONNACK accepted us once: failures from now on are reconnects.
-    pub(crate) ever_connected: bool,
 }
 
 /// Waits (up to `timeout`) for a change signalled on `shared.changed`, counting the waiter so
@@ -104,12 +92,7 @@ impl Client {
     /// A builder for a broker at `address` (`mqtt://host:port`, `mqtts://host`, `host:port`).
     pub fn builder(address: &str) -> Builder {
         Builder {
-            addresses: vec![address.to_string()],
-            options: Options::new(""),
-            tls: None,
-            store_path: None,
-            connect_timeout: Duration::from_secs(10),
-            retry_first_connection: false,
+            settings: Settings::new(address),
         }
     }
 
@@ -145,8 +128,8 @@ impl Client {
                 let mut inner = lock(&shared.inner);
                 inner.running = false;
                 if let Err(e) = result {
-                    if inner.fatal.is_none() {
-                        inner.fatal = Some(e);
+                    if inner.status.fatal.is_none() {
+                        inner.status.fatal = Some(e);
                     }
                 }
                 drop(inner);
@@ -168,10 +151,10 @@ impl Client {
         let deadline = StdInstant::now() + timeout;
         let mut inner = lock(&self.shared.inner);
         loop {
-            if let Some(c) = &inner.connected {
+            if let Some(c) = &inner.status.connected {
                 return Ok(c.clone());
             }
-            if let Some(e) = &inner.fatal {
+            if let Some(e) = &inner.status.fatal {
                 return Err(e.duplicate());
             }
             if inner.stopping {
@@ -179,12 +162,7 @@ impl Client {
             }
             let left = deadline.saturating_duration_since(StdInstant::now());
             if left.is_zero() {
-                return Err(Error::ConnectTimeout(
-                    inner
-                        .last_error
-                        .clone()
-                        .unwrap_or_else(|| "no answer from the broker".into()),
-                ));
+                return Err(inner.status.connect_timeout());
             }
             inner = crate::client::wait_changed(&self.shared, inner, left);
         }
@@ -192,7 +170,7 @@ impl Client {
 
     /// True while connected.
     pub fn is_connected(&self) -> bool {
-        lock(&self.shared.inner).connected.is_some()
+        lock(&self.shared.inner).status.connected.is_some()
     }
 
     /// The client identifier in use (the broker's choice if it assigned one).
@@ -244,7 +222,7 @@ impl Client {
         // any lock held) instead of queueing without bound.
         self.shared.backlog.wait_for_room(|| {
             let inner = lock(&self.shared.inner);
-            inner.connected.is_some() && !inner.stopping
+            inner.status.connected.is_some() && !inner.stopping
         });
         let qos = publish.qos;
         let mut inner = lock(&self.shared.inner);
@@ -252,7 +230,7 @@ impl Client {
             if inner.stopping {
                 return Err(Error::ShutDown);
             }
-            if let Some(e) = &inner.fatal {
+            if let Some(e) = &inner.status.fatal {
                 return Err(e.duplicate());
             }
             let on_driver = inner.driver_thread == Some(std::thread::current().id());
@@ -286,7 +264,7 @@ impl Client {
     ) -> Result<PublishToken, Error> {
         let (id, ticket) = self.command_locked(inner, |inner, now| {
             let id = inner.engine.publish(publish, now)?;
-            Ok((id, id.map(|id| inner.requests.register(id))))
+            Ok((id, id.map(|id| inner.status.requests.register(id))))
         })?;
         Ok(PublishToken {
             token: Token {
@@ -322,7 +300,7 @@ impl Client {
     ) -> Result<SubscribeToken, Error> {
         let ticket = self.command(|inner, now| {
             let id = inner.engine.subscribe(subscriptions, now)?;
-            Ok(inner.requests.register(id))
+            Ok(inner.status.requests.register(id))
         })?;
         Ok(SubscribeToken {
             token: Token {
@@ -337,7 +315,7 @@ impl Client {
         lock(&self.shared.router).remove(filter);
         let ticket = self.command(|inner, now| {
             let id = inner.engine.unsubscribe(vec![ByteStr::from(filter)], now)?;
-            Ok(inner.requests.register(id))
+            Ok(inner.status.requests.register(id))
         })?;
         Ok(UnsubscribeToken {
             token: Token {

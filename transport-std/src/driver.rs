@@ -12,12 +12,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mqtt_engine::{DisconnectReason, Event, Output, State};
+use mqtt_engine::{Event, Output, State};
 
 use crate::client::{lock, Inner, Shared};
-use crate::error::Error;
 use crate::link::Link;
-use crate::message::Message;
+use transport_core::Error;
+use transport_core::Message;
 
 /// Bytes that may wait for the writer before `publish` waits (backpressure).
 pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
@@ -175,7 +175,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     }
     // A change reaches the disk before the packet that depends on it reaches the network.
     if let Err(e) = inner.engine.store_mut().sync() {
-        inner.fatal.get_or_insert(Error::Store(e));
+        inner.status.fatal.get_or_insert(Error::Store(e));
         transmits.clear();
         if let Some(conn) = inner.conn.take() {
             conn.abort();
@@ -189,7 +189,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     let mut changed = false;
     let first_fails = first_connection_fails(shared, inner);
     for e in &events {
-        changed |= record(inner, e, first_fails);
+        changed |= inner.status.record(e, first_fails);
     }
     if changed && inner.waiters > 0 {
         shared.changed.notify_all();
@@ -200,84 +200,20 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     }
 }
 
-/// True when a failure now ends the client: it was never connected, every address was tried,
-/// and the application did not ask to retry the first connection.
+/// True when a failure now ends the client (see
+/// [`Status::first_connection_fails`](transport_core::Status::first_connection_fails)).
 fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
-    !inner.ever_connected
-        && !shared.config.retry_first_connection
-        && inner.attempts as usize >= shared.config.addresses.len()
-}
-
-/// Bookkeeping for one event; true if waiters should look again. With `first_fails`, a
-/// failure stops the client with its cause.
-fn record(inner: &mut Inner, event: &Event, first_fails: bool) -> bool {
-    if inner.requests.record(event) {
-        return true;
-    }
-    match event {
-        // The engine has room for a publish again: blocked publishers go on.
-        Event::PublishReady => {}
-        Event::Connected(c) => {
-            inner.connected = Some((**c).clone());
-            inner.last_error = None;
-            inner.ever_connected = true;
-        }
-        Event::Disconnected(reason) => {
-            inner.connected = None;
-            // The driver's own account of a closed transport says more than the engine's.
-            if !matches!(reason, DisconnectReason::TransportClosed) || inner.last_error.is_none() {
-                inner.last_error = Some(describe(reason));
-            }
-            if first_fails && !matches!(reason, DisconnectReason::Requested) {
-                let why = inner.last_error.clone().unwrap_or_default();
-                inner.fatal.get_or_insert(match reason {
-                    DisconnectReason::ConnectTimeout => Error::ConnectTimeout(why),
-                    _ => Error::Io(std::io::Error::new(ErrorKind::ConnectionAborted, why)),
-                });
-            }
-        }
-        Event::ConnectionRefused {
-            reason_code,
-            will_retry,
-            ..
-        } => {
-            inner.last_error = Some(format!("connection refused: {reason_code:?}"));
-            if !will_retry || first_fails {
-                inner
-                    .fatal
-                    .get_or_insert(Error::ConnectionRefused(*reason_code));
-            }
-        }
-        _ => return false,
-    }
-    true
-}
-
-fn describe(reason: &DisconnectReason) -> String {
-    match reason {
-        DisconnectReason::ServerDisconnect {
-            reason_code,
-            reason_string,
-        } => {
-            format!(
-                "disconnected by the broker: {reason_code:?} {}",
-                reason_string.as_ref().map_or("", |s| s.as_str())
-            )
-        }
-        DisconnectReason::ConnectTimeout => "no CONNACK from the broker in time".into(),
-        DisconnectReason::PingTimeout => "no PINGRESP from the broker in time".into(),
-        DisconnectReason::TransportClosed => "the connection closed".into(),
-        other => format!("{other:?}"),
-    }
+    inner.status.first_connection_fails(
+        shared.config.addresses.len(),
+        shared.config.retry_first_connection,
+    )
 }
 
 /// Hands events to the handlers and the event channel. Called without the lock.
 pub(crate) fn dispatch(shared: &Shared, out: Dispatch) {
     for event in out.events {
         if let Event::Message(delivery) = &event {
-            let message = Message {
-                delivery: delivery.clone(),
-            };
+            let message = Message::from(delivery.clone());
             let handlers = lock(&shared.router).handlers_for(message.topic());
             for handler in handlers {
                 handler(&message);
@@ -293,21 +229,12 @@ fn next_step(shared: &Shared, inner: &mut Inner) -> Step {
     if inner.stopping {
         return Step::Stop(Ok(()));
     }
-    if let Some(e) = &inner.fatal {
+    if let Some(e) = &inner.status.fatal {
         return Step::Stop(Err(e.duplicate()));
     }
     match inner.engine.state() {
-        State::Idle if inner.attempts == 0 => Step::Connect,
-        State::Idle => {
-            let why = inner
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "connection closed".into());
-            Step::Stop(Err(Error::Io(std::io::Error::new(
-                ErrorKind::ConnectionAborted,
-                why,
-            ))))
-        }
+        State::Idle if inner.status.attempts == 0 => Step::Connect,
+        State::Idle => Step::Stop(Err(inner.status.lost())),
         State::ReconnectDue => Step::Connect,
         State::WaitingReconnect { at } => Step::Wait(shared.clock.to_std(at)),
         State::Connecting { .. } | State::Connected { .. } => {
@@ -372,9 +299,7 @@ pub(crate) fn run_loop(shared: &Arc<Shared>) -> Result<(), Error> {
 fn connect(shared: &Shared) {
     let address = {
         let mut inner = lock(&shared.inner);
-        inner.attempts += 1;
-        let addresses = &shared.config.addresses;
-        addresses[inner.address_index % addresses.len()].clone()
+        inner.status.next_address(&shared.config.addresses).clone()
     };
     let opened = Link::open(
         &address,
@@ -391,22 +316,8 @@ fn connect(shared: &Shared) {
         }
         Ok(conn) => conn.abort(),
         Err(e) => {
-            inner.last_error = Some(format!("{address}: {e}"));
-            // Clustered brokers: the next attempt goes to the next address.
-            inner.address_index += 1;
             let first_fails = first_connection_fails(shared, &inner);
-            if matches!(e, Error::Tls(_) | Error::Certificate(_)) {
-                // A certificate does not fix itself: stop and say why.
-                inner.fatal.get_or_insert(e);
-            } else if first_fails {
-                // The first connection cannot be made: say why now, not after retrying.
-                inner.fatal.get_or_insert(match e {
-                    Error::Io(io) => {
-                        Error::Io(std::io::Error::new(io.kind(), format!("{address}: {io}")))
-                    }
-                    other => other,
-                });
-            }
+            inner.status.open_failed(&address, e, first_fails);
             inner.engine.connection_lost(now);
         }
     }
@@ -444,7 +355,7 @@ fn read(shared: &Shared, link: &Arc<Link>, buf: &mut [u8]) {
     let now = shared.clock.now();
     match result {
         Ok(0) => {
-            inner.last_error = Some("the broker closed the connection".into());
+            inner.status.last_error = Some("the broker closed the connection".into());
             inner.engine.connection_lost(now);
         }
         Ok(n) => {
@@ -452,7 +363,7 @@ fn read(shared: &Shared, link: &Arc<Link>, buf: &mut [u8]) {
         }
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
         Err(e) => {
-            inner.last_error = Some(e.to_string());
+            inner.status.last_error = Some(e.to_string());
             inner.engine.connection_lost(now);
         }
     }

@@ -22,29 +22,17 @@
 
 #![forbid(unsafe_code)]
 
-mod address;
 mod builder;
 mod client;
 mod driver;
-mod error;
 mod link;
-mod message;
-mod requests;
 mod router;
-mod store;
-mod tls;
 mod token;
 
-pub use address::BrokerAddress;
 pub use builder::Builder;
 pub use client::Client;
-pub use error::Error;
-pub use message::{IntoPayload, Message};
-#[doc(hidden)] // shared with transport-smol
-pub use requests::{Completion, Requests};
-pub use store::SessionStore;
-pub use tls::TlsConfig;
 pub use token::{PublishToken, SubscribeToken, UnsubscribeToken};
+pub use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};
 
 pub use mqtt_engine::{Connected, DisconnectReason, Event, PublishFailure, ReconnectPolicy};
 pub use mqtt_proto::{

@@ -11,8 +11,8 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection};
 use rustls_pki_types::ServerName;
 
-use crate::address::BrokerAddress;
-use crate::error::Error;
+use transport_core::BrokerAddress;
+use transport_core::Error;
 
 #[allow(clippy::large_enum_variant)] // one per connection
 pub(crate) enum Link {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mqtt_proto::topic;
 
-use crate::message::Message;
+use transport_core::Message;
 
 /// A message handler.
 pub(crate) type Handler = Arc<dyn Fn(&Message) + Send + Sync>;

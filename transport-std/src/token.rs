@@ -6,8 +6,8 @@ use std::time::{Duration, Instant as StdInstant};
 use mqtt_proto::{QoS, ReasonCode};
 
 use crate::client::{lock, Shared};
-use crate::error::Error;
-use crate::requests::Completion;
+use transport_core::Completion;
+use transport_core::Error;
 
 /// Waits for the completion of one request.
 pub(crate) struct Token {
@@ -24,15 +24,15 @@ impl Token {
         let deadline = StdInstant::now() + timeout;
         let mut inner = lock(&self.shared.inner);
         if inner.driver_thread == Some(std::thread::current().id())
-            && !inner.requests.is_done(ticket)
+            && !inner.status.requests.is_done(ticket)
         {
             return Err(Error::WaitInHandler);
         }
         loop {
-            if let Some(done) = inner.requests.take(ticket) {
+            if let Some(done) = inner.status.requests.take(ticket) {
                 return Ok(Some(done));
             }
-            if let Some(e) = &inner.fatal {
+            if let Some(e) = &inner.status.fatal {
                 return Err(e.duplicate());
             }
             if inner.stopping {
@@ -50,7 +50,7 @@ impl Token {
 impl Drop for Token {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket {
-            lock(&self.shared.inner).requests.forget(ticket);
+            lock(&self.shared.inner).status.requests.forget(ticket);
         }
     }
 }
@@ -70,9 +70,12 @@ impl PublishToken {
     /// True once the outcome is known (at once for QoS 0): [`PublishToken::wait`] then
     /// returns without waiting. For pipelining: publish many, reap the finished ones.
     pub fn is_done(&self) -> bool {
-        self.token
-            .ticket
-            .is_none_or(|(ticket, _)| lock(&self.token.shared.inner).requests.is_done(ticket))
+        self.token.ticket.is_none_or(|(ticket, _)| {
+            lock(&self.token.shared.inner)
+                .status
+                .requests
+                .is_done(ticket)
+        })
     }
 
     /// Waits for PUBACK (QoS 1) or PUBCOMP (QoS 2) and returns the broker's reason code

@@ -380,12 +380,12 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 /// A handler that records messages, and the shared record.
 pub fn collector() -> (
-    Arc<Mutex<Vec<transport_std::Message>>>,
-    impl Fn(&transport_std::Message) + Send + Sync + 'static,
+    Arc<Mutex<Vec<transport_core::Message>>>,
+    impl Fn(&transport_core::Message) + Send + Sync + 'static,
 ) {
-    let store: Arc<Mutex<Vec<transport_std::Message>>> = Arc::default();
+    let store: Arc<Mutex<Vec<transport_core::Message>>> = Arc::default();
     let s = store.clone();
-    (store, move |m: &transport_std::Message| {
+    (store, move |m: &transport_core::Message| {
         s.lock().expect("lock").push(m.clone())
     })
 }

@@ -7,7 +7,7 @@ use mqtt_proto::{PublishProperties, QoS};
 /// A received application message. Topic and payload share the received buffer (no copy).
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub(crate) delivery: Delivery,
+    delivery: Delivery,
 }
 
 impl Message {
@@ -51,7 +51,7 @@ impl Message {
         &self.delivery.publish.properties
     }
 
-    /// Manual-ack mode: the token to pass to [`Client::ack`](crate::Client::ack).
+    /// Manual-ack mode: the token the client's `ack` takes.
     pub fn ack_token(&self) -> Option<AckToken> {
         self.delivery.ack_token()
     }

@@ -22,7 +22,7 @@ enum Roots {
 /// certificate is the host of the broker address.
 ///
 /// ```
-/// use transport_std::TlsConfig;
+/// use transport_core::TlsConfig;
 /// let tls = TlsConfig::webpki_roots(); // Mozilla's roots, bundled
 /// # let _ = tls;
 /// ```
@@ -115,7 +115,7 @@ impl TlsConfig {
     }
 
     /// The rustls configuration.
-    pub(crate) fn build(&self) -> Result<Arc<ClientConfig>, Error> {
+    fn build(&self) -> Result<Arc<ClientConfig>, Error> {
         let mut roots = RootCertStore::empty();
         match &self.roots {
             Roots::WebPki => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
