@@ -78,3 +78,44 @@ pub mod engine_loops;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// Starts a local mosquitto on a free loopback port with `extra` configuration lines; returns
+/// the process, the port and its temporary directory (remove it when done).
+pub fn start_mosquitto(
+    tag: &str,
+    extra: &[&str],
+) -> (std::process::Child, u16, std::path::PathBuf) {
+    use std::time::Duration;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = std::env::temp_dir().join(format!("mqtt-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("mosquitto.conf");
+    let mut text = format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n");
+    for line in extra {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(&conf, text).expect("conf");
+    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("the benchmark needs mosquitto (apt-get install mosquitto, or ./scripts/test.sh)");
+    let child = std::process::Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mosquitto");
+    for _ in 0..250 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port, dir)
+}

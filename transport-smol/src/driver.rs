@@ -1,12 +1,15 @@
 //! The async driver: opens streams, reads, feeds the engine, writes, routes messages. One task;
 //! the engine lock is never held across an `.await`.
 
+use std::cell::Cell;
 use std::io::{self, ErrorKind};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use mqtt_engine::{Event, Output, State};
-use smol::io::{AsyncReadExt, AsyncWriteExt};
+use smol::io::{AsyncRead, AsyncWriteExt};
 use transport_core::{BrokerAddress, Error, Message};
 
 use crate::client::{lock, BoxStream, Inner, Shared};
@@ -129,7 +132,6 @@ fn next_step(shared: &Shared, inner: &Inner) -> Step {
 
 pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
     let mut stream: Option<BoxStream> = None;
-    let mut buf = vec![0u8; 16 * 1024];
     loop {
         let step = next_step(shared, &lock(&shared.inner));
         match step {
@@ -167,7 +169,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
             }
             Step::Session => {
                 let result = match stream.as_mut() {
-                    Some(s) => session_step(shared, s, &mut buf).await,
+                    Some(s) => session_step(shared, s).await,
                     None => Err(io::Error::new(ErrorKind::NotConnected, "no stream")),
                 };
                 if let Err(e) = result {
@@ -212,11 +214,7 @@ enum Woke {
     Timer,
 }
 
-async fn session_step(
-    shared: &Arc<Shared>,
-    stream: &mut BoxStream,
-    buf: &mut [u8],
-) -> io::Result<()> {
+async fn session_step(shared: &Arc<Shared>, stream: &mut BoxStream) -> io::Result<()> {
     let listener = shared.wake_driver.listen();
     let (pending, deadline) = {
         let mut inner = lock(&shared.inner);
@@ -243,7 +241,7 @@ async fn session_step(
     );
     let woke = smol::future::or(
         async {
-            match stream.read(buf).await {
+            match read_into_engine(shared, stream).await {
                 Ok(n) => Ok(Woke::Input(n)),
                 Err(e) => Err(e),
             }
@@ -271,16 +269,49 @@ async fn session_step(
                     "the broker closed the connection",
                 ));
             }
-            Woke::Input(n) => {
-                let _ = inner.engine.handle_input(&buf[..n], now);
-            }
-            Woke::Command | Woke::Timer => {}
+            // The bytes already went to the engine in `read_into_engine`.
+            Woke::Input(_) | Woke::Command | Woke::Timer => {}
         }
         inner.engine.handle_timeout(now);
         drain(shared, &mut inner)
     };
     route(shared, routed).await;
     Ok(())
+}
+
+/// Size of the read buffer shared by the connections of one thread.
+const READ_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection driven on this thread: it is used only inside one
+    /// `poll_read`, never across an `.await`, so an idle connection holds no read buffer of
+    /// its own (thousands of idle connections cost little memory) while a busy one still
+    /// reads in large chunks.
+    static READ_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Waits for bytes from `stream` and feeds them to the engine; returns how many (0: the stream
+/// ended).
+async fn read_into_engine(shared: &Shared, stream: &mut BoxStream) -> io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        // Taken, not borrowed: a stream that re-enters (another client inside a custom stream)
+        // finds an empty buffer and allocates its own instead of panicking.
+        let mut buf = READ_BUF.take();
+        if buf.len() < READ_BUFFER {
+            buf.resize(READ_BUFFER, 0);
+        }
+        let result = match Pin::new(&mut *stream).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(n)) if n > 0 => {
+                let now = shared.clock.now();
+                let _ = lock(&shared.inner).engine.handle_input(&buf[..n], now);
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        };
+        READ_BUF.set(buf);
+        result
+    })
+    .await
 }
 
 /// Opens a stream to the next address and sends CONNECT.

@@ -6,7 +6,7 @@
 //! `cargo run --release -p benches --bin e2e` (add `--long` for 10× more messages,
 //! `--count N` / `--size S` to choose).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -218,41 +218,6 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn start_mosquitto() -> (std::process::Child, u16, std::path::PathBuf) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let dir = std::env::temp_dir().join(format!("mqtt-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\nuser root\nmax_queued_messages 0\n"
-        ),
-    )
-    .expect("conf");
-    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].into_iter().find(|p| std::path::Path::new(p).exists()).expect(
-        "the end-to-end benchmark needs mosquitto (apt-get install mosquitto, or ./scripts/test.sh)",
-    );
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mosquitto");
-    for _ in 0..250 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, port, dir)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let size: usize = arg(&args, "--size")
@@ -278,7 +243,7 @@ fn main() {
         println!("{} {} {} {}", run.received, run.seconds, run.cpu, count);
         return;
     }
-    let (mut broker, port, dir) = start_mosquitto();
+    let (mut broker, port, dir) = benches::start_mosquitto("e2e", &["max_queued_messages 0"]);
     let exe = std::env::current_exe().expect("exe");
     println!("end to end through mosquitto on 127.0.0.1: {count} messages of {size} B, publisher + subscriber in one process");
     println!("| QoS | client | msgs/s | CPU µs/msg | received |");
