@@ -168,7 +168,7 @@ mod tests {
             // Few distinct ids early (inline), many later (bitmap).
             let range = if step < 5_000 { 12 } else { 70_000 };
             let id = ((x >> 8) % range) as u16;
-            if (x >> 4) % 3 == 0 {
+            if (x >> 4).is_multiple_of(3) {
                 assert_eq!(set.remove(id), model.remove(&id));
             } else {
                 assert_eq!(set.insert(id), model.insert(id));
