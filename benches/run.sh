@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "${1:-}" = "--scale" ]; then
+    # Connections per process: 5,000 idle async connections, memory per connection beside
+    # rumqttc, then a QoS 1 phase (about 2 minutes). Extra arguments go to the benchmark.
+    shift
+    exec cargo run -q --release -p benches --bin scale -- "$@"
+fi
+
 if [ "${1:-}" = "--long" ]; then
     CRITERION=(--warm-up-time 2 --measurement-time 5)
     E2E=(--long)
