@@ -1,8 +1,9 @@
 //! Session state that must survive a reconnect (and, with a persistent store, a restart):
-//! outgoing QoS 1/2 messages in flight, incoming QoS 2 identifiers awaiting PUBREL, and the
-//! next packet identifier.
+//! outgoing QoS 1/2 messages in flight, QoS 1/2 messages accepted but not yet sent (queued),
+//! incoming QoS 2 identifiers awaiting PUBREL, and the next packet identifier.
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use mqtt_proto::Publish;
 
@@ -60,6 +61,26 @@ pub trait Store {
     fn next_packet_id(&self) -> u16;
     /// Records the next packet identifier to try.
     fn set_next_packet_id(&mut self, id: u16);
+
+    /// A QoS 1/2 publish was accepted (its identifier handed out) but waits in the engine's
+    /// queue (offline, or no send quota). A persistent store keeps it so that a restarted
+    /// process still sends it: once `publish` returned, the message is in the store. The
+    /// default keeps nothing (the engine's queue is in memory anyway).
+    fn push_queued(&mut self, publish: &Publish) {
+        let _ = publish;
+    }
+
+    /// The queued publish with `packet_id` left the queue: sent (the engine pushes it to the
+    /// outgoing sequence first) or dropped.
+    fn remove_queued(&mut self, packet_id: u16) {
+        let _ = packet_id;
+    }
+
+    /// Queued publishes recovered from a previous process, in order; handed over once, when
+    /// the engine is created. [`Store::clear`] discards them too.
+    fn take_queued(&mut self) -> Vec<Publish> {
+        Vec::new()
+    }
 }
 
 /// Session state in memory: lost when the process exits.

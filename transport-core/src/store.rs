@@ -1,20 +1,30 @@
-//! Session state for the blocking client: in memory, or persisted in an append-only log that
+//! Session state for both transports: in memory, or persisted in an append-only log that
 //! survives a crash.
 //!
 //! The log is a sequence of records `[len: u32][crc32: u32][kind: u8][data]`. Every change the
-//! engine makes is appended and the file is flushed and `fsync`ed by [`SessionStore::sync`],
-//! which the client calls before handing the bytes of that change to the network: a message is
-//! never on the wire without being on disk. On open, records are replayed up to the first torn
-//! or corrupt one, and the file is truncated there. When the log grows well past the live
-//! state, it is compacted into a new file that atomically replaces the old one.
+//! engine makes is appended: messages in flight, messages accepted but still queued, incoming
+//! QoS 2 identifiers, the next packet identifier. Two rules:
+//! - **A returned `publish` is in the file.** Before a publish call returns, the clients write
+//!   the new records to the file ([`SessionStore::flush`]): from then on the message survives
+//!   the process being killed (`SIGKILL` included), and a restarted process with the same file
+//!   sends it.
+//! - **Never on the wire without being on disk.** Before the bytes of a change go to the
+//!   network, the records are also `fsync`ed ([`SessionStore::sync`]), so a power loss cannot
+//!   make the client forget a packet the broker has seen. One `fsync` covers every change of a
+//!   batch.
+//!
+//! On open, records are replayed up to the first torn or corrupt one, and the file is truncated
+//! there. When the log grows well past the live state, it is compacted into a new file that
+//! atomically replaces the old one.
 
+use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
 use mqtt_engine::{MemoryStore, Outgoing, Store};
-use mqtt_proto::{decode, Packet, ProtocolVersion};
+use mqtt_proto::{decode, Packet, ProtocolVersion, Publish};
 
 const PUSH_PUBLISH: u8 = 1;
 const PUSH_RELEASE: u8 = 2;
@@ -23,14 +33,22 @@ const INSERT_INCOMING: u8 = 4;
 const REMOVE_INCOMING: u8 = 5;
 const CLEAR: u8 = 6;
 const NEXT_ID: u8 = 7;
+const PUSH_QUEUED: u8 = 8;
+const REMOVE_QUEUED: u8 = 9;
+/// A queued publish was sent: it moves to the end of the in-flight sequence (one record, so the
+/// move is atomic and the PUBLISH is not written twice).
+const QUEUED_SENT: u8 = 10;
 
 /// Compaction happens when the log is larger than this and 4× the live state.
 const COMPACT_MIN_BYTES: u64 = 1 << 20;
 
-/// The session store of the blocking client.
+/// The session store of the clients: in memory, or in a crash-safe file.
 #[derive(Debug)]
 pub struct SessionStore {
     mem: MemoryStore,
+    /// Publishes accepted but not yet sent (file-backed stores only): identifier and the
+    /// encoded PUBLISH, for compaction and for the next process.
+    queued: VecDeque<(u16, Vec<u8>)>,
     log: Option<FileLog>,
 }
 
@@ -40,8 +58,10 @@ struct FileLog {
     file: File,
     /// Records appended since the last sync.
     pending: Vec<u8>,
-    /// Size of the file on disk.
+    /// Size of the file.
     size: u64,
+    /// Written since the last `fsync`.
+    unsynced: bool,
     /// The first I/O error; the client reports it and stops.
     failed: Option<io::Error>,
 }
@@ -51,6 +71,7 @@ impl SessionStore {
     pub fn memory() -> Self {
         Self {
             mem: MemoryStore::new(),
+            queued: VecDeque::new(),
             log: None,
         }
     }
@@ -67,7 +88,8 @@ impl SessionStore {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let mut mem = MemoryStore::new();
-        let valid = replay(&bytes, &mut mem);
+        let mut queued = VecDeque::new();
+        let valid = replay(&bytes, &mut mem, &mut queued);
         if valid < bytes.len() {
             // A torn or corrupt tail: the change it held never reached the network.
             file.set_len(valid as u64)?;
@@ -79,16 +101,19 @@ impl SessionStore {
             file,
             pending: Vec::new(),
             size: valid as u64,
+            unsynced: false,
             failed: None,
         };
         Ok(Self {
             mem,
+            queued,
             log: Some(log),
         })
     }
 
-    /// Writes and `fsync`s the changes made since the last call.
-    pub fn sync(&mut self) -> io::Result<()> {
+    /// Writes the changes made since the last call to the file (no `fsync`): they survive the
+    /// process being killed. Called before a publish returns.
+    pub fn flush(&mut self) -> io::Result<()> {
         let Some(log) = self.log.as_mut() else {
             return Ok(());
         };
@@ -98,18 +123,36 @@ impl SessionStore {
         if log.pending.is_empty() {
             return Ok(());
         }
-        let result = log
-            .file
-            .write_all(&log.pending)
-            .and_then(|()| log.file.sync_data());
-        if let Err(e) = result {
+        if let Err(e) = log.file.write_all(&log.pending) {
             let copy = io::Error::new(e.kind(), e.to_string());
             log.failed = Some(e);
             return Err(copy);
         }
         log.size += log.pending.len() as u64;
         log.pending.clear();
-        if log.size > COMPACT_MIN_BYTES && log.size > 4 * snapshot(&self.mem).len() as u64 {
+        log.unsynced = true;
+        Ok(())
+    }
+
+    /// Writes and `fsync`s the changes made since the last call: they survive a power loss.
+    /// Called before the bytes of those changes go to the network.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.flush()?;
+        let Some(log) = self.log.as_mut() else {
+            return Ok(());
+        };
+        if !log.unsynced {
+            return Ok(());
+        }
+        if let Err(e) = log.file.sync_data() {
+            let copy = io::Error::new(e.kind(), e.to_string());
+            log.failed = Some(e);
+            return Err(copy);
+        }
+        log.unsynced = false;
+        if log.size > COMPACT_MIN_BYTES
+            && log.size > 4 * snapshot(&self.mem, &self.queued).len() as u64
+        {
             self.compact()?;
         }
         Ok(())
@@ -120,7 +163,7 @@ impl SessionStore {
         let Some(log) = self.log.as_mut() else {
             return Ok(());
         };
-        let snapshot = snapshot(&self.mem);
+        let snapshot = snapshot(&self.mem, &self.queued);
         let tmp = log.path.with_extension("compact");
         {
             let mut f = File::create(&tmp)?;
@@ -174,7 +217,7 @@ fn encode_publish(entry: &Outgoing) -> Vec<u8> {
 }
 
 /// The live state as records.
-fn snapshot(mem: &MemoryStore) -> Vec<u8> {
+fn snapshot(mem: &MemoryStore, queued: &VecDeque<(u16, Vec<u8>)>) -> Vec<u8> {
     let mut buf = Vec::new();
     append_record(&mut buf, NEXT_ID, &mem.next_packet_id().to_be_bytes());
     for entry in mem.outgoing() {
@@ -186,11 +229,15 @@ fn snapshot(mem: &MemoryStore) -> Vec<u8> {
     for id in mem.incoming_ids() {
         append_record(&mut buf, INSERT_INCOMING, &id.to_be_bytes());
     }
+    for (_, publish) in queued {
+        append_record(&mut buf, PUSH_QUEUED, publish);
+    }
     buf
 }
 
-/// Applies the records of `bytes` to `mem`; returns the length of the valid prefix.
-fn replay(bytes: &[u8], mem: &mut MemoryStore) -> usize {
+/// Applies the records of `bytes` to `mem` and `queued`; returns the length of the valid
+/// prefix.
+fn replay(bytes: &[u8], mem: &mut MemoryStore, queued: &mut VecDeque<(u16, Vec<u8>)>) -> usize {
     let mut at = 0;
     while let Some(header) = bytes.get(at..at + 8) {
         let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
@@ -198,7 +245,7 @@ fn replay(bytes: &[u8], mem: &mut MemoryStore) -> usize {
         let Some(body) = bytes.get(at + 8..at + 8 + len) else {
             break;
         };
-        if len == 0 || crc32(body) != crc || !apply(body[0], &body[1..], mem) {
+        if len == 0 || crc32(body) != crc || !apply(body[0], &body[1..], mem, queued) {
             break;
         }
         at += 8 + len;
@@ -210,8 +257,36 @@ fn id_of(data: &[u8]) -> Option<u16> {
     <[u8; 2]>::try_from(data).ok().map(u16::from_be_bytes)
 }
 
-fn apply(kind: u8, data: &[u8], mem: &mut MemoryStore) -> bool {
+fn decode_publish(data: &[u8]) -> Option<Publish> {
+    let mut buf = BytesMut::from(data);
+    match decode(&mut buf, ProtocolVersion::V5, usize::MAX) {
+        Ok(Some(Packet::Publish(p))) if p.packet_id.is_some() && buf.is_empty() => Some(p),
+        _ => None,
+    }
+}
+
+fn apply(
+    kind: u8,
+    data: &[u8],
+    mem: &mut MemoryStore,
+    queued: &mut VecDeque<(u16, Vec<u8>)>,
+) -> bool {
     match kind {
+        PUSH_QUEUED => match decode_publish(data).and_then(|p| p.packet_id) {
+            Some(id) => queued.push_back((id, data.to_vec())),
+            None => return false,
+        },
+        REMOVE_QUEUED => match id_of(data) {
+            Some(id) => drop(remove_queued(queued, id)),
+            None => return false,
+        },
+        QUEUED_SENT => match id_of(data)
+            .and_then(|id| remove_queued(queued, id))
+            .and_then(|data| decode_publish(&data))
+        {
+            Some(p) => mem.push_outgoing(Outgoing::Publish(p)),
+            None => return false,
+        },
         PUSH_PUBLISH => {
             let mut buf = BytesMut::from(data);
             match decode(&mut buf, ProtocolVersion::V5, usize::MAX) {
@@ -237,7 +312,10 @@ fn apply(kind: u8, data: &[u8], mem: &mut MemoryStore) -> bool {
             Some(id) => drop(mem.remove_incoming(id)),
             None => return false,
         },
-        CLEAR if data.is_empty() => mem.clear(),
+        CLEAR if data.is_empty() => {
+            mem.clear();
+            queued.clear();
+        }
         NEXT_ID => match id_of(data) {
             Some(id) => mem.set_next_packet_id(id),
             None => return false,
@@ -245,6 +323,13 @@ fn apply(kind: u8, data: &[u8], mem: &mut MemoryStore) -> bool {
         _ => return false,
     }
     true
+}
+
+/// Removes the queued publish `id`; returns its encoding.
+fn remove_queued(queued: &mut VecDeque<(u16, Vec<u8>)>, id: u16) -> Option<Vec<u8>> {
+    // Queued messages leave in order: the match is at the front.
+    let at = queued.iter().position(|(q, _)| *q == id)?;
+    queued.remove(at).map(|(_, data)| data)
 }
 
 /// CRC-32 (IEEE), bitwise: records are small and written once.
@@ -265,6 +350,18 @@ fn crc32(data: &[u8]) -> u32 {
 
 impl Store for SessionStore {
     fn push_outgoing(&mut self, entry: Outgoing) {
+        if let Outgoing::Publish(p) = &entry {
+            if let Some(id) = p
+                .packet_id
+                .filter(|id| self.queued.front().is_some_and(|q| q.0 == *id))
+            {
+                // Sent from the queue: the file already holds this PUBLISH.
+                self.queued.pop_front();
+                self.record(QUEUED_SENT, &id.to_be_bytes());
+                self.mem.push_outgoing(entry);
+                return;
+            }
+        }
         if self.log.is_some() {
             match &entry {
                 Outgoing::Publish(_) => {
@@ -323,7 +420,33 @@ impl Store for SessionStore {
 
     fn clear(&mut self) {
         self.mem.clear();
+        self.queued.clear();
         self.record(CLEAR, &[]);
+    }
+
+    fn push_queued(&mut self, publish: &Publish) {
+        let (Some(id), Some(_)) = (publish.packet_id, self.log.as_ref()) else {
+            return;
+        };
+        let mut buf = BytesMut::new();
+        // Stored in the MQTT 5 encoding, which carries every field of both versions.
+        if publish.encode(ProtocolVersion::V5, &mut buf).is_ok() {
+            self.record(PUSH_QUEUED, &buf);
+            self.queued.push_back((id, buf.to_vec()));
+        }
+    }
+
+    fn remove_queued(&mut self, packet_id: u16) {
+        if remove_queued(&mut self.queued, packet_id).is_some() {
+            self.record(REMOVE_QUEUED, &packet_id.to_be_bytes());
+        }
+    }
+
+    fn take_queued(&mut self) -> Vec<Publish> {
+        self.queued
+            .iter()
+            .filter_map(|(_, data)| decode_publish(data))
+            .collect()
     }
 
     fn next_packet_id(&self) -> u16 {

@@ -36,12 +36,15 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
             Output::Timeout(_) => {}
         }
     }
-    if wrote {
-        if let Err(e) = inner.engine.store_mut().sync() {
-            inner.status.fatal.get_or_insert(Error::Store(e));
-            inner.outbox.clear();
-            inner.outbox_bytes = 0;
-        }
+    // A change reaches the disk (fsync) before the packet that depends on it reaches the
+    // network; with nothing to send, it still reaches the file before the caller goes on (a
+    // returned publish survives the process being killed).
+    let store = inner.engine.store_mut();
+    let persisted = if wrote { store.sync() } else { store.flush() };
+    if let Err(e) = persisted {
+        inner.status.fatal.get_or_insert(Error::Store(e));
+        inner.outbox.clear();
+        inner.outbox_bytes = 0;
     }
     let mut changed = false;
     let first_fails = first_connection_fails(shared, inner);

@@ -173,8 +173,16 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
             Output::Timeout(_) => {}
         }
     }
-    // A change reaches the disk before the packet that depends on it reaches the network.
-    if let Err(e) = inner.engine.store_mut().sync() {
+    // A change reaches the disk (fsync) before the packet that depends on it reaches the
+    // network; with nothing to send, it still reaches the file before the caller goes on (a
+    // returned publish survives the process being killed).
+    let store = inner.engine.store_mut();
+    let persisted = if transmits.is_empty() {
+        store.flush()
+    } else {
+        store.sync()
+    };
+    if let Err(e) = persisted {
         inner.status.fatal.get_or_insert(Error::Store(e));
         transmits.clear();
         if let Some(conn) = inner.conn.take() {

@@ -138,6 +138,12 @@ impl<S: Store> Client<S> {
         for p in republish.into_iter().rev() {
             self.queue.push_front(p);
         }
+        // `clear` emptied the stored queue too: store the whole new queue again, in order.
+        for p in &self.queue {
+            if p.packet_id.is_some() {
+                self.store.push_queued(p);
+            }
+        }
         if self.options.resubscribe && !self.subscriptions.is_empty() {
             let subscriptions: Vec<Subscription> = self
                 .subscriptions

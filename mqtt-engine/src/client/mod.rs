@@ -149,9 +149,20 @@ impl<S: Store> Client<S> {
         {
             return Err(Error::EmptyClientIdWithSession);
         }
+        let mut store = store;
         let mut ids_in_use = IdSet::new();
         for entry in store.outgoing() {
             ids_in_use.insert(entry.packet_id());
+        }
+        // Messages a previous process accepted but had not sent: first in line. One also in
+        // flight (the process stopped between the two records) is sent once, as a resend.
+        let mut queue = VecDeque::new();
+        for publish in store.take_queued() {
+            if let Some(id) = publish.packet_id {
+                if ids_in_use.insert(id) {
+                    queue.push_back(publish);
+                }
+            }
         }
         let backoff = options.reconnect.map(|p| Backoff::new(p, options.seed));
         let client = Self {
@@ -170,7 +181,7 @@ impl<S: Store> Client<S> {
             last_received: now,
             ping_sent: None,
             ids_in_use,
-            queue: VecDeque::new(),
+            queue,
             aliases_out: BTreeMap::new(),
             aliases_in: BTreeMap::new(),
             incoming_unacked: 0,
@@ -230,6 +241,10 @@ impl<S: Store> Client<S> {
         publish.packet_id = packet_id;
         self.timeout_pending = true;
         if !send_now {
+            if packet_id.is_some() {
+                // In the store before `publish` returns: a restarted process still sends it.
+                self.store.push_queued(&publish);
+            }
             self.queue.push_back(publish);
             self.flush_queue(now);
             return Ok(packet_id);

@@ -71,10 +71,14 @@ impl<S: Store> Client<S> {
                 break;
             };
             match self.send_new_publish(&mut publish, now) {
-                Ok(()) if publish.qos != QoS::AtMostOnce => {
-                    self.store.push_outgoing(Outgoing::Publish(publish));
+                Ok(()) => {
+                    if let Some(id) = publish.packet_id {
+                        // In flight first, then out of the queue: a crash between the two
+                        // records leaves it in both, and it is sent once (see `with_store`).
+                        self.store.push_outgoing(Outgoing::Publish(publish));
+                        self.store.remove_queued(id);
+                    }
                 }
-                Ok(()) => {}
                 Err(e) => self.fail_publish(&publish, PublishFailure::Refused(e)),
             }
         }
@@ -88,6 +92,7 @@ impl<S: Store> Client<S> {
 
     pub(crate) fn fail_publish(&mut self, publish: &Publish, reason: PublishFailure) {
         if let Some(id) = publish.packet_id {
+            self.store.remove_queued(id);
             self.free_id(id);
         }
         self.events.push_back(Event::PublishFailed {
