@@ -54,7 +54,7 @@ pub struct Options {
     pub(crate) receive_maximum: u16,
     pub(crate) max_incoming_packet: u32,
     pub(crate) topic_alias_maximum: u16,
-    pub(crate) max_inflight: u16,
+    pub(crate) max_inflight: Option<u16>,
     pub(crate) max_queued: usize,
     pub(crate) reconnect: Option<ReconnectPolicy>,
     pub(crate) resubscribe: bool,
@@ -82,7 +82,7 @@ impl Options {
             receive_maximum: 65_535,
             max_incoming_packet: 1 << 20,
             topic_alias_maximum: 16,
-            max_inflight: 1_000,
+            max_inflight: None,
             max_queued: 10_000,
             reconnect: Some(ReconnectPolicy::default()),
             resubscribe: true,
@@ -176,14 +176,15 @@ impl Options {
         self
     }
 
-    /// Limit of outgoing QoS 1/2 messages in flight, below the server's Receive Maximum
-    /// (default 1000). A window this size already fills a fast link; a larger one makes
-    /// brokers that keep in-flight messages in lists slow down (mosquitto with
-    /// `max_inflight_messages 0` at QoS 2 crawls with 65,535 in flight) and makes every
-    /// reconnect resend more.
+    /// Limit of outgoing QoS 1/2 messages in flight, below the server's Receive Maximum.
+    /// Default: 1000 with MQTT 5 (a window this size fills a fast link; a larger one makes
+    /// brokers that keep in-flight messages in lists slow down, and every reconnect resend
+    /// more), 20 with MQTT 3.1.1, whose servers cannot announce their limit: 20 is mosquitto's
+    /// default `max_inflight_messages`, and mosquitto 2.0 silently fails to deliver QoS 2
+    /// messages a 3.1.1 client sends beyond it. Raise it only for a broker known to allow more.
     #[must_use]
     pub fn max_inflight(mut self, max: u16) -> Self {
-        self.max_inflight = max.max(1);
+        self.max_inflight = Some(max.max(1));
         self
     }
 
@@ -270,6 +271,14 @@ impl Options {
     /// The protocol version.
     pub fn version(&self) -> ProtocolVersion {
         self.version
+    }
+
+    /// The in-flight window in effect (see [`Options::max_inflight`]).
+    pub(crate) fn inflight_window(&self) -> u16 {
+        self.max_inflight.unwrap_or(match self.version {
+            ProtocolVersion::V5 => 1_000,
+            ProtocolVersion::V311 => 20,
+        })
     }
 
     /// True when the session outlives the connection.

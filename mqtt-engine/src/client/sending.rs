@@ -87,7 +87,11 @@ impl<S: Store> Client<S> {
     /// QoS 1/2 publishes allowed in flight: the smaller of the server's Receive Maximum and our
     /// own limit.
     pub(crate) fn send_quota(&self) -> usize {
-        usize::from(self.server.receive_maximum.min(self.options.max_inflight))
+        usize::from(
+            self.server
+                .receive_maximum
+                .min(self.options.inflight_window()),
+        )
     }
 
     pub(crate) fn fail_publish(&mut self, publish: &Publish, reason: PublishFailure) {

@@ -207,6 +207,16 @@ impl Broker {
         }
     }
 
+    /// Kills with SIGKILL (no chance to save anything), then starts again on the same port
+    /// with the same configuration and whatever data it had saved.
+    pub fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.launch();
+    }
+
     /// Restarts on the same port with the same configuration and data.
     pub fn restart(&mut self) {
         self.stop();
