@@ -51,6 +51,10 @@ pub(crate) fn check_filter(filter: &[u8]) -> Result<(), DecodeError> {
             .position(|&b| b == b'/')
             .ok_or(DecodeError::InvalidSharedSubscription)?;
         let (group, inner) = (&shared[..slash], &shared[slash + 1..]);
+        if group.contains(&0) {
+            // [MQTT-1.5.4-2]: the share name is part of the string too.
+            return Err(DecodeError::NullCharacter);
+        }
         if group.is_empty() || group.iter().any(|&b| b == b'+' || b == b'#') || inner.is_empty() {
             return Err(DecodeError::InvalidSharedSubscription);
         }
@@ -203,5 +207,18 @@ mod tests {
         assert_eq!(validate_name("a/#"), Err(DecodeError::WildcardInTopicName));
         assert_eq!(validate_name(""), Err(DecodeError::EmptyTopicName));
         assert_eq!(validate_name("/"), Ok(()));
+    }
+
+    #[test]
+    fn mqtt_1_5_4_2_no_null_in_any_part_of_a_filter() {
+        // Found by the `encode` fuzz target: the share name was not checked, so the encoder
+        // wrote a filter the decoder (rightly) refused.
+        for bad in ["a/\0", "$share/g/\0", "$share/g\0/a", "$share/\0g/a/#"] {
+            assert_eq!(
+                validate_filter(bad),
+                Err(DecodeError::NullCharacter),
+                "{bad:?}"
+            );
+        }
     }
 }
