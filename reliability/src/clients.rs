@@ -26,6 +26,21 @@ fn version(config: &Config) -> ProtocolVersion {
     }
 }
 
+/// A client of either library with the suite's settings: persistent session, keep-alive 2 s
+/// (a half-open link is noticed within seconds), quick reconnects.
+macro_rules! chaos_client {
+    ($library:ident, $url:expr, $role:expr, $tag:expr, $config:expr) => {
+        $library::Client::builder($url)
+            .client_id(&format!("chaos-{}-{}", $role, $tag))
+            .protocol(version($config))
+            .clean_session(false)
+            .keep_alive(2)
+            .reconnect(policy())
+            .build()
+            .expect("build")
+    };
+}
+
 /// A connected publisher and subscriber, both with persistent sessions.
 #[derive(Clone)]
 pub enum Pair {
@@ -43,16 +58,7 @@ pub enum Pair {
 pub fn connect(config: &Config, url: &str, tag: &str, received: Arc<Mutex<Received>>) -> Pair {
     match config.transport {
         Transport::Blocking => {
-            let build = |role: &str| {
-                transport_std::Client::builder(url)
-                    .client_id(&format!("chaos-{role}-{tag}"))
-                    .protocol(version(config))
-                    .clean_session(false)
-                    .keep_alive(2)
-                    .reconnect(policy())
-                    .build()
-                    .expect("build")
-            };
+            let build = |role: &str| chaos_client!(transport_std, url, role, tag, config);
             let subscriber = build("sub");
             let token = subscriber
                 .subscribe("chaos/#", QoS::ExactlyOnce, move |m| {
@@ -69,16 +75,7 @@ pub fn connect(config: &Config, url: &str, tag: &str, received: Arc<Mutex<Receiv
             }
         }
         Transport::Async => smol::block_on(async {
-            let build = |role: &str| {
-                transport_smol::Client::builder(url)
-                    .client_id(&format!("chaos-{role}-{tag}"))
-                    .protocol(version(config))
-                    .clean_session(false)
-                    .keep_alive(2)
-                    .reconnect(policy())
-                    .build()
-                    .expect("build")
-            };
+            let build = |role: &str| chaos_client!(transport_smol, url, role, tag, config);
             let subscriber = build("sub");
             let (token, messages) = subscriber
                 .subscribe_channel("chaos/#", QoS::ExactlyOnce, 1024)
