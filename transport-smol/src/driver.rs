@@ -335,7 +335,13 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
         let mut inner = lock(&shared.inner);
         let now = shared.clock.now();
         match &opened {
-            Ok(_) => inner.engine.connect(now),
+            Ok(_) => {
+                // Bytes queued for the previous connection died with it (the engine resends
+                // what matters): CONNECT must be the first packet [MQTT-3.1.0-1].
+                inner.outbox.clear();
+                inner.outbox_bytes = 0;
+                inner.engine.connect(now);
+            }
             Err(e) => {
                 let first_fails = first_connection_fails(shared, &inner);
                 inner
