@@ -48,6 +48,7 @@ impl Builder {
             routes: Vec::new(),
             messages_tx: None,
             events_tx: None,
+            unrouted: Vec::new(),
         };
         let config = Config {
             addresses: resolved.addresses,

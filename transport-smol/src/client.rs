@@ -69,6 +69,9 @@ pub(crate) struct Inner {
     pub(crate) routes: Vec<(String, async_channel::Sender<Message>)>,
     pub(crate) messages_tx: Option<async_channel::Sender<Message>>,
     pub(crate) events_tx: Option<async_channel::Sender<Event>>,
+    /// Events drained from the engine, not yet delivered to channels (the driver delivers them,
+    /// in order).
+    pub(crate) unrouted: Vec<Event>,
 }
 
 /// An async MQTT client. Cheap to clone; every clone drives the same connection. The
@@ -210,10 +213,11 @@ impl Client {
             return Err(Error::ShutDown);
         }
         let result = f(&mut inner, now);
-        let events = driver::drain(&self.shared, &mut inner);
+        // The events wait in order for the driver, which the notification wakes: the caller
+        // never waits on a channel, and messages are never delivered out of order.
+        let _queued = driver::drain(&self.shared, &mut inner);
         drop(inner);
         self.shared.wake_driver.notify(1);
-        driver::route_without_waiting(&self.shared, events);
         result
     }
 

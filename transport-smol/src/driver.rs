@@ -14,10 +14,8 @@ use transport_core::{BrokerAddress, Error, Message};
 
 use crate::client::{lock, BoxStream, Inner, Shared};
 
-/// Events to route once the lock is released.
-pub(crate) struct Routed {
-    events: Vec<Event>,
-}
+/// Returned by [`drain`]: its events wait in `Inner::unrouted`, to be delivered by [`route`].
+pub(crate) struct Routed;
 
 /// Drains the engine: bytes to the outbox (after persisting the session), completions and
 /// connection changes recorded. Called with the lock held.
@@ -54,7 +52,11 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     if changed {
         shared.changed.notify(usize::MAX);
     }
-    Routed { events }
+    // One queue, appended under the lock, delivered only by the driver task: messages reach
+    // the application in the order they arrived, whoever drained the engine (the driver or a
+    // command such as `publish` on another task).
+    inner.unrouted.extend(events);
+    Routed
 }
 
 /// True when a failure now ends the client (see
@@ -66,9 +68,20 @@ fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
     )
 }
 
-/// Routes events to channels, waiting when a channel is full (backpressure, no loss).
-async fn route(shared: &Shared, routed: Routed) {
-    for event in routed.events {
+/// Delivers the queued events to channels in order, waiting when a channel is full
+/// (backpressure, no loss).
+async fn route(shared: &Shared, _drained: Routed) {
+    loop {
+        let events = std::mem::take(&mut lock(&shared.inner).unrouted);
+        if events.is_empty() {
+            return;
+        }
+        route_events(shared, events).await;
+    }
+}
+
+async fn route_events(shared: &Shared, events: Vec<Event>) {
+    for event in events {
         let (targets, events_tx) = {
             let inner = lock(&shared.inner);
             let targets: Vec<async_channel::Sender<Message>> = match &event {
@@ -98,15 +111,6 @@ async fn route(shared: &Shared, routed: Routed) {
             let _ = tx.send(event).await;
         }
     }
-}
-
-/// For commands: hands non-message events to a task so the caller never waits on a channel.
-pub(crate) fn route_without_waiting(shared: &Arc<Shared>, routed: Routed) {
-    if routed.events.is_empty() {
-        return;
-    }
-    let shared = shared.clone();
-    smol::spawn(async move { route(&shared, routed).await }).detach();
 }
 
 enum Step {
