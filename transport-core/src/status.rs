@@ -122,7 +122,10 @@ impl Status {
                 }
             }
             Event::ReconnectScheduled { delay, attempt, .. } => {
-                log::info!("mqtt: reconnecting in {delay:?} (attempt {attempt})");
+                // A client that just stopped for good does not reconnect.
+                if self.fatal.is_none() {
+                    log::info!("mqtt: reconnecting in {delay:?} (attempt {attempt})");
+                }
                 return false;
             }
             _ => return false,
