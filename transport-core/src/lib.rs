@@ -17,7 +17,7 @@
 //!     .last_will("status/sensor-1", "offline", QoS::AtLeastOnce, true)
 //!     .resolve()?;
 //! assert_eq!(resolved.engine.options().client_id(), "sensor-1");
-//! assert!(resolved.tls.is_none());
+//! assert!(resolved.endpoint.tls.is_none());
 //! # Ok::<(), transport_core::Error>(())
 //! ```
 //!
@@ -41,7 +41,7 @@ pub use address::BrokerAddress;
 pub use error::Error;
 pub use message::{IntoPayload, Message};
 pub use requests::{Completion, Requests};
-pub use settings::{Engine, Resolved, Settings};
+pub use settings::{Endpoint, Engine, Resolved, Settings};
 pub use status::{describe, Status};
 pub use store::SessionStore;
 pub use tls::TlsConfig;

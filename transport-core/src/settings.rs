@@ -16,6 +16,7 @@ use rustls::ClientConfig;
 use crate::address::BrokerAddress;
 use crate::error::Error;
 use crate::message::IntoPayload;
+use crate::status::Status;
 use crate::store::SessionStore;
 use crate::tls::TlsConfig;
 
@@ -137,18 +138,35 @@ for_each_setter!(settings_setters);
 
 /// What a driver needs, checked and built from [`Settings`].
 pub struct Resolved {
-    /// Broker addresses, tried in turn.
-    pub addresses: Vec<BrokerAddress>,
-    /// The rustls configuration, when an address or the settings ask for TLS.
-    pub tls: Option<Arc<ClientConfig>>,
+    /// Where and how to connect.
+    pub endpoint: Endpoint,
     /// The engine, on the session file or in memory.
     pub engine: Engine,
     /// The clock the engine's time comes from.
     pub clock: StdClock,
+}
+
+/// Where and how a driver connects: the fixed settings both drivers read.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Broker addresses, tried in turn.
+    pub addresses: Vec<BrokerAddress>,
+    /// The rustls configuration, when an address or the settings ask for TLS.
+    pub tls: Option<Arc<ClientConfig>>,
     /// Time allowed to open a connection and receive CONNACK.
     pub connect_timeout: Duration,
     /// Retry a first connection that fails, instead of stopping with its cause.
     pub retry_first_connection: bool,
+}
+
+impl Endpoint {
+    /// True when a failure now ends the client: it was never connected, every address was
+    /// tried, and the application did not ask to retry the first connection.
+    pub fn first_connection_fails(&self, status: &Status) -> bool {
+        !status.ever_connected
+            && !self.retry_first_connection
+            && status.attempts as usize >= self.addresses.len()
+    }
 }
 
 impl Settings {
@@ -205,12 +223,14 @@ impl Settings {
         let clock = StdClock::new();
         let engine = Engine::with_store(self.options, store, clock.now())?;
         Ok(Resolved {
-            addresses,
-            tls,
+            endpoint: Endpoint {
+                addresses,
+                tls,
+                connect_timeout: self.connect_timeout,
+                retry_first_connection: self.retry_first_connection,
+            },
             engine,
             clock,
-            connect_timeout: self.connect_timeout,
-            retry_first_connection: self.retry_first_connection,
         })
     }
 }

@@ -40,13 +40,6 @@ impl Status {
         address
     }
 
-    /// True when a failure now ends the client: it was never connected, every one of
-    /// `addresses` addresses was tried, and the application did not ask to retry the first
-    /// connection.
-    pub fn first_connection_fails(&self, addresses: usize, retry_first: bool) -> bool {
-        !self.ever_connected && !retry_first && self.attempts as usize >= addresses
-    }
-
     /// Opening a connection to `address` failed. The next attempt goes to the next address;
     /// a TLS failure, and a first connection with `first_fails`, stop the client with `error`.
     pub fn open_failed(&mut self, address: &BrokerAddress, error: Error, first_fails: bool) {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use event_listener::Event as Signal;
 use transport_core::{Error, Settings, Status};
 
-use crate::client::{Client, Config, Connector, Inner, Shared};
+use crate::client::{Client, Connector, Inner, Shared};
 
 /// Builds a [`Client`].
 ///
@@ -50,19 +50,13 @@ impl Builder {
             events_tx: None,
             unrouted: Vec::new(),
         };
-        let config = Config {
-            addresses: resolved.addresses,
-            tls: resolved.tls,
-            connector: self.connector,
-            connect_timeout: resolved.connect_timeout,
-            retry_first_connection: resolved.retry_first_connection,
-        };
         let shared = Shared {
             inner: Mutex::new(inner),
             wake_driver: Signal::new(),
             changed: Signal::new(),
             clock: resolved.clock,
-            config,
+            config: resolved.endpoint,
+            connector: self.connector,
         };
         Ok(Client {
             shared: Arc::new(shared),

@@ -10,7 +10,9 @@ use bytes::Bytes;
 use event_listener::Event as Signal;
 use mqtt_engine::{Connected, Event, StdClock};
 use mqtt_proto::{ByteStr, Publish, QoS, ReasonCode, Subscription};
-use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, Settings, Status};
+use transport_core::{
+    BrokerAddress, Endpoint, Error, IntoPayload, Message, SessionStore, Settings, Status,
+};
 
 use crate::builder::Builder;
 use crate::driver;
@@ -37,15 +39,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub(crate) struct Config {
-    pub(crate) addresses: Vec<BrokerAddress>,
-    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
-    pub(crate) connector: Option<Connector>,
-    pub(crate) connect_timeout: Duration,
-    /// Retry when the very first connection fails, instead of stopping with its cause.
-    pub(crate) retry_first_connection: bool,
-}
-
 pub(crate) struct Shared {
     pub(crate) inner: Mutex<Inner>,
     /// Wakes the driver: bytes to write, or a command changed the engine's deadlines.
@@ -53,7 +46,9 @@ pub(crate) struct Shared {
     /// Wakes waiters: a request completed or the connection changed.
     pub(crate) changed: Signal,
     pub(crate) clock: StdClock,
-    pub(crate) config: Config,
+    pub(crate) config: Endpoint,
+    /// Opens streams instead of TCP/TLS, when the application brought its own.
+    pub(crate) connector: Option<Connector>,
 }
 
 pub(crate) struct Inner {

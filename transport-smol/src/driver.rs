@@ -45,7 +45,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
         inner.outbox_bytes = 0;
     }
     let mut changed = false;
-    let first_fails = first_connection_fails(shared, inner);
+    let first_fails = shared.config.first_connection_fails(&inner.status);
     for e in &events {
         changed |= inner.status.record(e, first_fails);
     }
@@ -57,15 +57,6 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     // command such as `publish` on another task).
     inner.unrouted.extend(events);
     Routed
-}
-
-/// True when a failure now ends the client (see
-/// [`Status::first_connection_fails`](transport_core::Status::first_connection_fails)).
-fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
-    inner.status.first_connection_fails(
-        shared.config.addresses.len(),
-        shared.config.retry_first_connection,
-    )
 }
 
 /// Delivers the queued events to channels in order, waiting when a channel is full
@@ -347,7 +338,7 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
                 inner.engine.connect(now);
             }
             Err(e) => {
-                let first_fails = first_connection_fails(shared, &inner);
+                let first_fails = shared.config.first_connection_fails(&inner.status);
                 inner
                     .status
                     .open_failed(&address, e.duplicate(), first_fails);
@@ -362,7 +353,7 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
 }
 
 async fn open(shared: &Shared, address: BrokerAddress) -> Result<BoxStream, Error> {
-    if let Some(connector) = &shared.config.connector {
+    if let Some(connector) = &shared.connector {
         return Ok(connector(address).await?);
     }
     let tcp = smol::net::TcpStream::connect((address.host.as_str(), address.port)).await?;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use transport_core::{Error, Settings, Status};
 
-use crate::client::{Client, Config, Inner, Shared};
+use crate::client::{Client, Inner, Shared};
 use crate::router::Router;
 
 /// Builds a [`Client`].
@@ -50,12 +50,7 @@ impl Builder {
             router: Mutex::new(Router::default()),
             backlog: Arc::default(),
             clock: resolved.clock,
-            config: Config {
-                addresses: resolved.addresses,
-                tls: resolved.tls,
-                connect_timeout: resolved.connect_timeout,
-                retry_first_connection: resolved.retry_first_connection,
-            },
+            config: resolved.endpoint,
         };
         Ok(Client {
             shared: Arc::new(shared),

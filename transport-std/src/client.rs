@@ -7,24 +7,12 @@ use std::time::{Duration, Instant as StdInstant};
 
 use mqtt_engine::{Connected, Event, StdClock};
 use mqtt_proto::{ByteStr, Publish, QoS, Subscription};
-use rustls::ClientConfig;
 
 use crate::builder::Builder;
 use crate::driver::{self, Connection};
 use crate::router::{Handler, Router};
 use crate::token::{PublishToken, SubscribeToken, Token, UnsubscribeToken};
-use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, Settings, Status};
-
-pub(crate) type Engine = mqtt_engine::Client<SessionStore>;
-
-/// Fixed settings of a client.
-pub(crate) struct Config {
-    pub(crate) addresses: Vec<BrokerAddress>,
-    pub(crate) tls: Option<Arc<ClientConfig>>,
-    pub(crate) connect_timeout: Duration,
-    /// Retry when the very first connection fails, instead of stopping with its cause.
-    pub(crate) retry_first_connection: bool,
-}
+use transport_core::{Endpoint, Engine, Error, IntoPayload, Message, Settings, Status};
 
 /// State shared by the handles and the driver thread.
 pub(crate) struct Shared {
@@ -35,7 +23,7 @@ pub(crate) struct Shared {
     /// Bytes waiting for the writer thread.
     pub(crate) backlog: Arc<driver::Backlog>,
     pub(crate) clock: StdClock,
-    pub(crate) config: Config,
+    pub(crate) config: Endpoint,
 }
 
 pub(crate) struct Inner {

@@ -195,7 +195,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
         }
     }
     let mut changed = false;
-    let first_fails = first_connection_fails(shared, inner);
+    let first_fails = shared.config.first_connection_fails(&inner.status);
     for e in &events {
         changed |= inner.status.record(e, first_fails);
     }
@@ -206,15 +206,6 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
         events,
         events_tx: inner.events_tx.clone(),
     }
-}
-
-/// True when a failure now ends the client (see
-/// [`Status::first_connection_fails`](transport_core::Status::first_connection_fails)).
-fn first_connection_fails(shared: &Shared, inner: &Inner) -> bool {
-    inner.status.first_connection_fails(
-        shared.config.addresses.len(),
-        shared.config.retry_first_connection,
-    )
 }
 
 /// Hands events to the handlers and the event channel. Called without the lock.
@@ -324,7 +315,7 @@ fn connect(shared: &Shared) {
         }
         Ok(conn) => conn.abort(),
         Err(e) => {
-            let first_fails = first_connection_fails(shared, &inner);
+            let first_fails = shared.config.first_connection_fails(&inner.status);
             inner.status.open_failed(&address, e, first_fails);
             inner.engine.connection_lost(now);
         }

@@ -142,14 +142,13 @@ impl<S: Store> Client<S> {
     /// A client resuming the session state in `store` (messages in flight when a previous
     /// process stopped are resent once the server confirms the session). Refuses options that
     /// describe a CONNECT the protocol forbids (e.g. [`Error::EmptyClientIdWithSession`]).
-    pub fn with_store(options: Options, store: S, now: Instant) -> Result<Self, Error> {
+    pub fn with_store(options: Options, mut store: S, now: Instant) -> Result<Self, Error> {
         if options.version == ProtocolVersion::V311
             && options.client_id.is_empty()
             && !options.clean_start
         {
             return Err(Error::EmptyClientIdWithSession);
         }
-        let mut store = store;
         let mut ids_in_use = IdSet::new();
         for entry in store.outgoing() {
             ids_in_use.insert(entry.packet_id());
