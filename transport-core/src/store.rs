@@ -150,24 +150,24 @@ impl SessionStore {
             return Err(copy);
         }
         log.unsynced = false;
-        if log.size > COMPACT_MIN_BYTES
-            && log.size > 4 * snapshot(&self.mem, &self.queued).len() as u64
-        {
-            self.compact()?;
+        if log.size > COMPACT_MIN_BYTES {
+            let snapshot = snapshot(&self.mem, &self.queued);
+            if log.size > 4 * snapshot.len() as u64 {
+                self.compact(&snapshot)?;
+            }
         }
         Ok(())
     }
 
     /// Rewrites the log as a snapshot of the live state, replacing the old file atomically.
-    fn compact(&mut self) -> io::Result<()> {
+    fn compact(&mut self, snapshot: &[u8]) -> io::Result<()> {
         let Some(log) = self.log.as_mut() else {
             return Ok(());
         };
-        let snapshot = snapshot(&self.mem, &self.queued);
         let tmp = log.path.with_extension("compact");
         {
             let mut f = File::create(&tmp)?;
-            f.write_all(&snapshot)?;
+            f.write_all(snapshot)?;
             f.sync_all()?;
         }
         fs::rename(&tmp, &log.path)?;
@@ -207,13 +207,11 @@ fn append_record(buf: &mut Vec<u8>, kind: u8, data: &[u8]) {
     buf.extend_from_slice(&body);
 }
 
-fn encode_publish(entry: &Outgoing) -> Vec<u8> {
+/// A PUBLISH as stored: the MQTT 5 encoding, which carries every field of both versions.
+fn encode_publish(publish: &Publish) -> Option<Vec<u8>> {
     let mut buf = BytesMut::new();
-    if let Outgoing::Publish(p) = entry {
-        // Stored in the MQTT 5 encoding, which carries every field of both versions.
-        let _ = p.encode(ProtocolVersion::V5, &mut buf);
-    }
-    buf.to_vec()
+    publish.encode(ProtocolVersion::V5, &mut buf).ok()?;
+    Some(buf.to_vec())
 }
 
 /// The live state as records.
@@ -222,7 +220,13 @@ fn snapshot(mem: &MemoryStore, queued: &VecDeque<(u16, Vec<u8>)>) -> Vec<u8> {
     append_record(&mut buf, NEXT_ID, &mem.next_packet_id().to_be_bytes());
     for entry in mem.outgoing() {
         match entry {
-            Outgoing::Publish(_) => append_record(&mut buf, PUSH_PUBLISH, &encode_publish(entry)),
+            Outgoing::Publish(p) => {
+                append_record(
+                    &mut buf,
+                    PUSH_PUBLISH,
+                    &encode_publish(p).unwrap_or_default(),
+                );
+            }
             Outgoing::Release(id) => append_record(&mut buf, PUSH_RELEASE, &id.to_be_bytes()),
         }
     }
@@ -287,15 +291,10 @@ fn apply(
             Some(p) => mem.push_outgoing(Outgoing::Publish(p)),
             None => return false,
         },
-        PUSH_PUBLISH => {
-            let mut buf = BytesMut::from(data);
-            match decode(&mut buf, ProtocolVersion::V5, usize::MAX) {
-                Ok(Some(Packet::Publish(p))) if p.packet_id.is_some() => {
-                    mem.push_outgoing(Outgoing::Publish(p))
-                }
-                _ => return false,
-            }
-        }
+        PUSH_PUBLISH => match decode_publish(data) {
+            Some(p) => mem.push_outgoing(Outgoing::Publish(p)),
+            None => return false,
+        },
         PUSH_RELEASE => match id_of(data) {
             Some(id) => mem.push_outgoing(Outgoing::Release(id)),
             None => return false,
@@ -364,8 +363,8 @@ impl Store for SessionStore {
         }
         if self.log.is_some() {
             match &entry {
-                Outgoing::Publish(_) => {
-                    let data = encode_publish(&entry);
+                Outgoing::Publish(p) => {
+                    let data = encode_publish(p).unwrap_or_default();
                     self.record(PUSH_PUBLISH, &data);
                 }
                 Outgoing::Release(id) => self.record(PUSH_RELEASE, &id.to_be_bytes()),
@@ -428,11 +427,9 @@ impl Store for SessionStore {
         let (Some(id), Some(_)) = (publish.packet_id, self.log.as_ref()) else {
             return;
         };
-        let mut buf = BytesMut::new();
-        // Stored in the MQTT 5 encoding, which carries every field of both versions.
-        if publish.encode(ProtocolVersion::V5, &mut buf).is_ok() {
-            self.record(PUSH_QUEUED, &buf);
-            self.queued.push_back((id, buf.to_vec()));
+        if let Some(data) = encode_publish(publish) {
+            self.record(PUSH_QUEUED, &data);
+            self.queued.push_back((id, data));
         }
     }
 
