@@ -17,7 +17,7 @@ pub fn connected_client(version: ProtocolVersion) -> Client {
     client.connect(now);
     drain(&mut client, now);
     let mut ack = bytes::BytesMut::new();
-    Packet::ConnAck(ConnAck {
+    Packet::from(ConnAck {
         session_present: false,
         reason_code: ReasonCode::Success,
         properties: Default::default(),

@@ -44,7 +44,7 @@ pub fn connect() -> Packet {
     c.username = Some("user".into());
     c.password = Some(bytes::Bytes::from_static(b"password"));
     c.keep_alive = 30;
-    Packet::Connect(c)
+    Packet::from(c)
 }
 
 /// The wire bytes of our packet.

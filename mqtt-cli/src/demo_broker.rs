@@ -146,7 +146,7 @@ fn on_connect(
     if assigned && version == ProtocolVersion::V5 {
         ack.properties.assigned_client_identifier = Some(id.as_str().into());
     }
-    send(writer, version, &Packet::ConnAck(ack));
+    send(writer, version, &Packet::from(ack));
     let queued: Vec<Publish> = session.offline.drain(..).collect();
     for p in queued {
         send(writer, version, &Packet::Publish(p));

@@ -95,7 +95,7 @@ fn v311_refusal_codes_are_typed_and_bad_credentials_are_not_retried() {
     let mut h = Harness::v311("c");
     h.client.connect(h.now);
     h.pump();
-    h.send(Packet::ConnAck(ConnAck {
+    h.send(Packet::from(ConnAck {
         session_present: false,
         reason_code: ReasonCode::BadUserNameOrPassword,
         properties: Default::default(),
@@ -121,7 +121,7 @@ fn transient_refusal_schedules_a_reconnect() {
     let mut h = Harness::v5("c");
     h.client.connect(h.now);
     h.pump();
-    h.send(Packet::ConnAck(ConnAck {
+    h.send(Packet::from(ConnAck {
         session_present: false,
         reason_code: ReasonCode::ServerBusy,
         properties: Default::default(),

@@ -211,7 +211,7 @@ impl Sim {
                     reason_code: ReasonCode::Success,
                     properties: Default::default(),
                 };
-                self.broker_send(&Packet::ConnAck(ack));
+                self.broker_send(&Packet::from(ack));
                 // [MQTT-4.4.0-1] from the server side.
                 let inflight: Vec<(u16, OutStage)> = self
                     .broker_out

@@ -223,7 +223,7 @@ fn restarted_process_resends_from_its_store() {
         properties: Default::default(),
     };
     let mut wire = bytes::BytesMut::new();
-    Packet::ConnAck(ack)
+    Packet::from(ack)
         .encode(ProtocolVersion::V5, &mut wire)
         .expect("encode");
     client.handle_input(&wire, h.now).expect("valid");

@@ -85,7 +85,7 @@ fn mqtt_3_2_0_2_second_connack() {
     let mut h = Harness::v5("c");
     h.connect(false);
     h.take_events();
-    h.send(Packet::ConnAck(mqtt_proto::ConnAck {
+    h.send(Packet::from(mqtt_proto::ConnAck {
         session_present: false,
         reason_code: ReasonCode::Success,
         properties: Default::default(),

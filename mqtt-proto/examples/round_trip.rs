@@ -23,8 +23,8 @@ fn packets(version: ProtocolVersion) -> Vec<Packet> {
     }
     let filters = vec![Subscription::new("sensors/+/temp", QoS::ExactlyOnce)];
     vec![
-        Packet::Connect(connect),
-        Packet::ConnAck(ConnAck {
+        Packet::from(connect),
+        Packet::from(ConnAck {
             session_present: false,
             reason_code: ReasonCode::Success,
             properties: Default::default(),

@@ -42,7 +42,18 @@ pub(crate) fn encoded_len(value: u32) -> usize {
 }
 
 /// Writes `value` (at most [`MAX`]) at the start of `out` (4 bytes), returning its length.
-pub(crate) fn write(out: &mut [u8], mut value: u32) -> usize {
+#[inline]
+pub(crate) fn write(out: &mut [u8], value: u32) -> usize {
+    match (value, out.first_mut()) {
+        (0..=127, Some(first)) => {
+            *first = value as u8;
+            1
+        }
+        _ => write_long(out, value),
+    }
+}
+
+fn write_long(out: &mut [u8], mut value: u32) -> usize {
     let mut n = 0;
     for slot in out.iter_mut() {
         let mut byte = (value & 0x7f) as u8;

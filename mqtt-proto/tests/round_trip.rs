@@ -180,7 +180,7 @@ fn connect(version: ProtocolVersion) -> impl Strategy<Value = Packet> {
                 if version == V311 && password.is_some() && username.is_none() {
                     username = Some(ByteStr::from("user"));
                 }
-                Packet::Connect(Connect {
+                Packet::from(Connect {
                     protocol: version,
                     clean_start,
                     keep_alive,
@@ -255,7 +255,7 @@ fn connack(version: ProtocolVersion) -> impl Strategy<Value = Packet> {
         .prop_map(|(sp, reason_code, properties)| {
             // [MQTT-3.2.2-4]: session present only on success.
             let session_present = sp && reason_code.is_success();
-            Packet::ConnAck(ConnAck {
+            Packet::from(ConnAck {
                 session_present,
                 reason_code,
                 properties,

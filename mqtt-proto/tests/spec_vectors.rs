@@ -49,7 +49,7 @@ fn connect_v311_all_flags() {
     vector(
         V311,
         "10 1D 00 04 4D 51 54 54 04 CE 00 0A 00 03 61 62 63 00 01 77 00 03 62 79 65 00 01 75 00 01 70",
-        Packet::Connect(c),
+        Packet::from(c),
     );
 }
 
@@ -62,7 +62,7 @@ fn connect_v5_session_expiry() {
     vector(
         V5,
         "10 15 00 04 4D 51 54 54 05 02 00 0A 05 11 00 00 00 0A 00 03 61 62 63",
-        Packet::Connect(c),
+        Packet::from(c),
     );
 }
 
@@ -80,7 +80,7 @@ fn connect_v5_will_properties_and_password_without_username() {
     vector(
         V5,
         "10 1C 00 04 4D 51 54 54 05 64 00 00 00 00 00 05 18 00 00 00 05 00 01 77 00 00 00 02 70 77",
-        Packet::Connect(c),
+        Packet::from(c),
     );
 }
 
@@ -91,13 +91,13 @@ fn connack_v311_return_codes() {
         reason_code: ReasonCode::Success,
         properties: Default::default(),
     };
-    vector(V311, "20 02 01 00", Packet::ConnAck(ok));
+    vector(V311, "20 02 01 00", Packet::from(ok));
     let refused = ConnAck {
         session_present: false,
         reason_code: ReasonCode::BadUserNameOrPassword,
         properties: Default::default(),
     };
-    vector(V311, "20 02 00 04", Packet::ConnAck(refused));
+    vector(V311, "20 02 00 04", Packet::from(refused));
 }
 
 #[test]
@@ -112,16 +112,16 @@ fn connack_v5_with_properties() {
     vector(
         V5,
         "20 09 00 00 06 21 00 14 22 00 0A",
-        Packet::ConnAck(ack.clone()),
+        Packet::from(ack.clone()),
     );
     // The receiver accepts properties in any order.
-    decode_only(V5, "20 09 00 00 06 22 00 0A 21 00 14", Packet::ConnAck(ack));
+    decode_only(V5, "20 09 00 00 06 22 00 0A 21 00 14", Packet::from(ack));
     let refused = ConnAck {
         session_present: false,
         reason_code: ReasonCode::Banned,
         properties: Default::default(),
     };
-    vector(V5, "20 03 00 8A 00", Packet::ConnAck(refused));
+    vector(V5, "20 03 00 8A 00", Packet::from(refused));
 }
 
 #[test]

@@ -40,7 +40,7 @@ fn sent(client: &mut Client<SessionStore>, now: Instant) -> Vec<Packet> {
 
 fn connack(client: &mut Client<SessionStore>, session_present: bool, now: Instant) {
     let mut buf = BytesMut::new();
-    Packet::ConnAck(ConnAck {
+    Packet::from(ConnAck {
         session_present,
         reason_code: ReasonCode::Success,
         properties: Default::default(),

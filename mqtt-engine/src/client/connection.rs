@@ -38,7 +38,7 @@ impl<S: Store> Client<S> {
         self.out.clear();
         self.connection += 1;
         let connect = self.connect_packet();
-        self.send_packet(&Packet::Connect(connect), now);
+        self.send_packet(&Packet::from(connect), now);
         self.last_received = now;
         self.state = State::Connecting {
             deadline: now + self.options.connect_timeout,

@@ -131,7 +131,7 @@ impl<S: Store> Client<S> {
     fn handle_packet(&mut self, packet: Packet, now: Instant) -> Result<(), ProtocolError> {
         if let State::Connecting { .. } = self.state {
             return match packet {
-                Packet::ConnAck(ack) => self.on_connack(ack, now),
+                Packet::ConnAck(ack) => self.on_connack(*ack, now),
                 Packet::Auth(_) => Err(ProtocolError::AuthNotSupported),
                 // [MQTT-3.2.0-1]: nothing but CONNACK (or AUTH) comes first.
                 other => Err(ProtocolError::UnexpectedPacket(other.packet_type())),

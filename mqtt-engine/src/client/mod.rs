@@ -192,7 +192,7 @@ impl<S: Store> Client<S> {
             progress: false,
             refused_for_room: None,
         };
-        Packet::Connect(client.connect_packet()).encoded_len(client.options.version)?;
+        Packet::from(client.connect_packet()).encoded_len(client.options.version)?;
         Ok(client)
     }
 

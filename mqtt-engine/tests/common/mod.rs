@@ -95,7 +95,7 @@ impl Harness {
             matches!(connect.first(), Some(Packet::Connect(_))),
             "first packet is CONNECT: {connect:?}"
         );
-        self.send(Packet::ConnAck(ConnAck {
+        self.send(Packet::from(ConnAck {
             session_present,
             reason_code: ReasonCode::Success,
             properties,

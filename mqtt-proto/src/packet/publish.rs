@@ -181,6 +181,20 @@ impl Publish<Owned> {
         max_size: Option<u32>,
         buf: &mut bytes::BytesMut,
     ) -> Result<usize, EncodeError> {
+        if let Some(written) = self.encode_plain(version, max_size, buf) {
+            return Ok(written);
+        }
+        self.encode_checked(version, max_size, buf)
+    }
+
+    /// Every PUBLISH [`Self::encode_plain`] leaves: properties, long topics, and every error.
+    #[inline(never)]
+    pub(crate) fn encode_checked(
+        &self,
+        version: ProtocolVersion,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
         let sizes = self.sizes(version)?;
         let total = wire::total_len(sizes.0)?;
         if let Some(max) = max_size {
@@ -191,6 +205,61 @@ impl Publish<Owned> {
         buf.reserve(total);
         self.put(version, sizes, buf);
         Ok(total)
+    }
+
+    /// The common PUBLISH — valid, no properties, within `max_size` — written with one
+    /// reservation and three copies: fixed header and topic length, topic, then packet id,
+    /// empty property block and payload. `None` (nothing written) for anything else, which
+    /// the general path encodes or refuses with its error.
+    #[inline]
+    fn encode_plain(
+        &self,
+        version: ProtocolVersion,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Option<usize> {
+        let topic = self.topic.as_bytes();
+        let id = match (self.qos, self.packet_id) {
+            (QoS::AtMostOnce, None) if !self.dup => None,
+            (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) if id != 0 => Some(id),
+            _ => return None,
+        };
+        if topic.is_empty() || !self.properties.is_empty() {
+            return None;
+        }
+        let id_len = if id.is_some() { 2 } else { 0 };
+        let props_len = usize::from(version == ProtocolVersion::V5); // property length 0
+        let body = 2 + topic.len() + id_len + props_len + self.payload.len();
+        let total = wire::total_len(body).ok()?;
+        if max_size.is_some_and(|max| total > max as usize) {
+            return None;
+        }
+        // Everything before the payload, built on the stack and copied once. The filler after
+        // the topic lets the topic check read whole words.
+        let mut head = [b'a'; 72];
+        let mut n = 1 + crate::varint::write(&mut head[1..5], body as u32);
+        let prefix = n + 2 + topic.len() + id_len + props_len;
+        if prefix + 8 > head.len() {
+            // A long topic goes the general way (the +8 keeps the word-wise check in `head`).
+            return None;
+        }
+        head[n + 2..n + 2 + topic.len()].copy_from_slice(topic);
+        crate::topic::scan_name_within(&head[n + 2..], topic.len()).ok()?;
+        head[0] =
+            0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain);
+        head[n..n + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        n += 2 + topic.len();
+        if let Some(id) = id {
+            head[n..n + 2].copy_from_slice(&id.to_be_bytes());
+            n += 2;
+        }
+        if props_len == 1 {
+            head[n] = 0;
+        }
+        buf.reserve(total);
+        buf.put_slice(&head[..prefix]);
+        buf.put_slice(&self.payload);
+        Some(total)
     }
 
     /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
@@ -326,6 +395,27 @@ impl PubResponse<Owned> {
                 packet,
                 code: self.reason_code as u8,
             });
+        }
+        self.encode_as(packet, version, buf)
+    }
+
+    /// [`Self::encode`] for a `packet` known to be one of the four; the short form (Success,
+    /// no properties: four bytes) is written in one go.
+    #[inline]
+    pub(crate) fn encode_as(
+        &self,
+        packet: PacketType,
+        version: ProtocolVersion,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        if self.reason_code == ReasonCode::Success
+            && self.packet_id != 0
+            && self.properties.is_empty()
+        {
+            let first = ((packet as u8) << 4) | packet.required_flags().unwrap_or(0);
+            let [hi, lo] = self.packet_id.to_be_bytes();
+            buf.put_slice(&[first, 2, hi, lo]);
+            return Ok(4);
         }
         let sizes = self.sizes(packet, version)?;
         let total = wire::total_len(sizes.0)?;

@@ -69,15 +69,23 @@ macro_rules! property_struct {
 
         impl $name<Owned> {
             /// True when no property is set.
+            #[inline]
             pub fn is_empty(&self) -> bool {
                 true $( && self.$field.is_absent() )* && self.user_properties.is_empty()
             }
 
             /// Bytes of the properties, without the length prefix, after checking their values.
+            #[inline]
             pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
                 if self.is_empty() {
                     return Ok(0);
                 }
+                self.set_len()
+            }
+
+            /// [`Self::body_len`] when at least one property is set.
+            #[inline(never)]
+            fn set_len(&self) -> Result<usize, EncodeError> {
                 Ok(0 $( + OwnedSlot::wire_len(&self.$field, id::$pid)? )*
                     + OwnedSlot::wire_len(&self.user_properties, id::USER_PROPERTY)?)
             }

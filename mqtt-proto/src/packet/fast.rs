@@ -1,0 +1,306 @@
+//! Hand-written decoding of the packets that make up almost all traffic — PUBLISH and the four
+//! publish acknowledgements — over plain slices, building the result in place.
+//!
+//! Same rules, same errors, in the same order as the `nom` parser of record
+//! ([`super::parse_body`]); unit tests below and the `decode` fuzz target compare the two on
+//! arbitrary input. Property blocks are still read by the general property parser.
+
+use crate::error::DecodeError;
+use crate::header::{PacketType, ProtocolVersion, QoS};
+use crate::properties::PublishProperties;
+use crate::storage::Borrowed;
+
+use super::publish::{PubResponse, Publish};
+
+const TRUNCATED: DecodeError = DecodeError::Truncated {
+    packet: PacketType::Publish,
+};
+
+/// Splits a big-endian `u16` off the front of `input`.
+#[allow(clippy::inline_always)] // measured with callgrind
+#[inline(always)]
+fn be_u16(input: &[u8]) -> Option<(u16, &[u8])> {
+    match input {
+        [hi, lo, rest @ ..] => Some((u16::from_be_bytes([*hi, *lo]), rest)),
+        _ => None,
+    }
+}
+
+/// PUBLISH body (MQTT 3.3).
+#[inline]
+pub(crate) fn publish(
+    flags: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Publish<Borrowed<'_>>, DecodeError> {
+    let dup = flags & 0b1000 != 0;
+    let qos = QoS::from_u8((flags >> 1) & 0b11)?;
+    let retain = flags & 1 != 0;
+    if dup && qos == QoS::AtMostOnce {
+        return Err(DecodeError::DupWithQoS0);
+    }
+    let (len, rest) = be_u16(body).ok_or(TRUNCATED)?;
+    let len = usize::from(len);
+    if rest.len() < len {
+        return Err(TRUNCATED);
+    }
+    crate::topic::scan_name_within(rest, len)?;
+    let (raw_topic, rest) = rest.split_at(len);
+    let topic = core::str::from_utf8(raw_topic).map_err(|_| DecodeError::InvalidUtf8)?;
+    let (packet_id, rest) = if qos == QoS::AtMostOnce {
+        (None, rest)
+    } else {
+        let (id, rest) = be_u16(rest).ok_or(TRUNCATED)?;
+        if id == 0 {
+            return Err(DecodeError::ZeroPacketId {
+                packet: PacketType::Publish,
+            });
+        }
+        (Some(id), rest)
+    };
+    let (payload, properties) = match version {
+        ProtocolVersion::V311 => (rest, PublishProperties::default()),
+        // An empty property block, the common case, without the general property parser.
+        ProtocolVersion::V5 => match rest {
+            [0, payload @ ..] => (payload, PublishProperties::default()),
+            _ => match PublishProperties::parse(rest, PacketType::Publish) {
+                Ok(parsed) => parsed,
+                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                    return Err(e.into_decode_error(PacketType::Publish))
+                }
+                Err(nom::Err::Incomplete(_)) => return Err(TRUNCATED),
+            },
+        },
+    };
+    // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
+    if topic.is_empty() && properties.topic_alias.is_none() {
+        return Err(DecodeError::EmptyTopicName);
+    }
+    Ok(Publish {
+        dup,
+        qos,
+        retain,
+        topic,
+        packet_id,
+        properties,
+        payload,
+    })
+}
+
+/// The short form of PUBACK / PUBREC / PUBREL / PUBCOMP: a two-byte body (packet identifier,
+/// reason Success, no properties). `None` for any other body, which the general parser reads.
+#[inline]
+pub(crate) fn short_response(
+    packet: PacketType,
+    body: &[u8],
+) -> Option<Result<PubResponse<Borrowed<'_>>, DecodeError>> {
+    let &[hi, lo] = body else {
+        return None;
+    };
+    let packet_id = u16::from_be_bytes([hi, lo]);
+    if packet_id == 0 {
+        return Some(Err(DecodeError::ZeroPacketId { packet }));
+    }
+    Some(Ok(PubResponse {
+        packet_id,
+        reason_code: crate::reason::ReasonCode::Success,
+        properties: Default::default(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::header::FixedHeader;
+    use crate::packet::{parse_body, Packet};
+
+    /// Both parsers on one body: the same packet or the same error.
+    fn agree(first: u8, body: &[u8], version: ProtocolVersion) -> Result<(), TestCaseError> {
+        let mut frame = Vec::with_capacity(body.len() + 5);
+        frame.push(first);
+        let mut len = [0u8; 4];
+        let n = crate::varint::write(&mut len, body.len() as u32);
+        frame.extend_from_slice(&len[..n]);
+        frame.extend_from_slice(body);
+        let Ok(Some(header)) = FixedHeader::parse(&frame, version, usize::MAX) else {
+            return Ok(()); // reserved flags: neither parser is reached
+        };
+        let general = parse_body(header, body, version);
+        let fast = match header.packet_type {
+            PacketType::Publish => publish(header.flags, body, version).map(Packet::Publish),
+            packet => match short_response(packet, body) {
+                Some(r) => r.map(|p| match packet {
+                    PacketType::PubAck => Packet::PubAck(p),
+                    PacketType::PubRec => Packet::PubRec(p),
+                    PacketType::PubRel => Packet::PubRel(p),
+                    _ => Packet::PubComp(p),
+                }),
+                None => return Ok(()),
+            },
+        };
+        prop_assert_eq!(
+            fast,
+            general,
+            "first byte {:#04x}, body {:02x?}",
+            first,
+            body
+        );
+        Ok(())
+    }
+
+    /// Bodies that look like PUBLISH bodies: a plausible topic length, topic bytes drawn
+    /// mostly from the interesting ones, then anything (packet id, properties, payload).
+    fn publish_body() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            Just(b'a'),
+            Just(b'/'),
+            Just(b'+'),
+            Just(b'#'),
+            Just(0u8),
+            Just(0xC3u8),
+            Just(0xA9u8),
+            Just(0xFFu8),
+            any::<u8>(),
+        ];
+        (0u16..24, vec(byte, 0..24), vec(any::<u8>(), 0..24)).prop_map(|(len, topic, tail)| {
+            let mut body = Vec::new();
+            body.extend_from_slice(&len.to_be_bytes());
+            body.extend_from_slice(&topic);
+            body.extend_from_slice(&tail);
+            body
+        })
+    }
+
+    /// V5 tails: a property block (often empty, sometimes a topic alias) then a payload.
+    fn v5_tail() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(alloc::vec![0u8]),
+            Just(alloc::vec![3u8, 0x23, 0, 1]),
+            Just(alloc::vec![3u8, 0x23, 0, 0]),
+            Just(alloc::vec![2u8, 0x01, 1]),
+            Just(alloc::vec![5u8, 0x01, 1]),
+            vec(any::<u8>(), 0..8),
+        ]
+    }
+
+    /// PUBLISH packets near every rule of the encoder: topics with wildcards, NUL, empty or
+    /// long; QoS/id/DUP combinations; sometimes a property.
+    fn any_publish() -> impl Strategy<Value = Publish> {
+        let topic = prop_oneof![
+            Just(alloc::string::String::new()),
+            "[a-c/+#\\x00é]{1,12}",
+            "[a-z/]{60,80}",
+        ];
+        (
+            topic,
+            0u8..3,
+            proptest::option::of(0u16..3),
+            any::<bool>(),
+            any::<bool>(),
+            vec(any::<u8>(), 0..200),
+            proptest::option::of(0u16..3),
+        )
+            .prop_map(|(topic, qos, id, dup, retain, payload, alias)| {
+                let mut p = Publish::new(topic, payload);
+                p.qos = QoS::from_u8(qos).expect("0..3");
+                p.packet_id = id;
+                p.dup = dup;
+                p.retain = retain;
+                p.properties.topic_alias = alias;
+                p
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn publish_encode_fast_path_agrees_with_the_checked_path(
+            publish in any_publish(),
+            v5 in any::<bool>(),
+            max in proptest::option::of(0u32..300),
+        ) {
+            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let (mut fast, mut checked) = (bytes::BytesMut::new(), bytes::BytesMut::new());
+            let a = publish.encode_within(version, max, &mut fast);
+            let b = publish.encode_checked(version, max, &mut checked);
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(fast, checked);
+        }
+
+        #[test]
+        fn ack_encode_fast_path_agrees_with_the_checked_path(
+            packet in 4u8..8,
+            v5 in any::<bool>(),
+            id in 0u16..3,
+            reason in any::<bool>(),
+            prop in any::<bool>(),
+        ) {
+            use crate::reason::ReasonCode;
+            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let packet = match packet {
+                4 => PacketType::PubAck,
+                5 => PacketType::PubRec,
+                6 => PacketType::PubRel,
+                _ => PacketType::PubComp,
+            };
+            let mut r = PubResponse::new(id);
+            if reason {
+                r.reason_code = if packet == PacketType::PubRel || packet == PacketType::PubComp {
+                    ReasonCode::PacketIdentifierNotFound
+                } else {
+                    ReasonCode::NoMatchingSubscribers
+                };
+            }
+            if prop {
+                r.properties.reason_string = Some("why".into());
+            }
+            let (mut fast, mut checked) = (bytes::BytesMut::new(), bytes::BytesMut::new());
+            let a = r.encode(packet, version, &mut fast);
+            let b = r.sizes(packet, version).and_then(|sizes| {
+                let total = crate::wire::total_len(sizes.0)?;
+                r.put(packet, sizes, &mut checked);
+                Ok(total)
+            });
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(fast, checked);
+        }
+
+        #[test]
+        fn publish_fast_path_agrees_with_the_parser(
+            flags in 0u8..16,
+            v5 in any::<bool>(),
+            body in publish_body(),
+            id in vec(any::<u8>(), 0..3),
+            tail in v5_tail(),
+            payload in vec(any::<u8>(), 0..8),
+        ) {
+            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            agree(0x30 | flags, &body, version)?;
+            // The same topic followed by an id, a property block and a payload.
+            let len = usize::from(u16::from_be_bytes([body[0], body[1]]));
+            let mut framed = body[..body.len().min(2 + len)].to_vec();
+            framed.extend_from_slice(&id);
+            framed.extend_from_slice(&tail);
+            framed.extend_from_slice(&payload);
+            agree(0x30 | flags, &framed, version)?;
+        }
+
+        #[test]
+        fn ack_fast_path_agrees_with_the_parser(
+            packet in 4u8..8,
+            v5 in any::<bool>(),
+            body in vec(any::<u8>(), 0..5),
+        ) {
+            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let flags = if packet == 6 { 0b0010 } else { 0 };
+            agree(packet << 4 | flags, &body, version)?;
+            agree(packet << 4 | flags, &[0, 0], version)?;
+        }
+    }
+}
