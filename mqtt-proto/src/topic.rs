@@ -58,6 +58,19 @@ fn is_special(b: u8) -> bool {
     matches!(b, b'+' | b'#' | 0)
 }
 
+/// True when `bytes` holds a NUL (U+0000), eight bytes at a time (short strings are the rule,
+/// where `memchr`'s set-up costs more than the search).
+#[inline]
+pub(crate) fn has_nul(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        if zero_byte_bits(word(chunk), 0) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&0)
+}
+
 /// Eight bytes as one little-endian word.
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
@@ -307,6 +320,12 @@ mod tests {
                 .map(|i| [b'*', b',', b'"', b'$', 1, 0xff, 0x80, 0xab][i % 8])
                 .collect();
             assert_eq!(first_special(&plain, 0, len), None);
+            assert!(!has_nul(&plain));
+            for at in 0..len {
+                let mut with_nul = plain.clone();
+                with_nul[at] = 0;
+                assert!(has_nul(&with_nul), "{len} {at}");
+            }
             let mut longer = plain.clone();
             longer.extend_from_slice(&[0, b'+', b'#', 0, 0, 0, 0, 0]);
             assert_eq!(first_special(&longer, 0, len), None);

@@ -88,7 +88,7 @@ pub(crate) fn string(input: &[u8]) -> PResult<'_, &str> {
 /// (U+D800..U+DFFF) and overlong forms [MQTT-1.5.4-1]; U+0000 is checked here [MQTT-1.5.4-2].
 pub(crate) fn check_utf8(raw: &[u8]) -> Result<&str, DecodeError> {
     let s = core::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
-    if raw.contains(&0) {
+    if crate::topic::has_nul(raw) {
         return Err(DecodeError::NullCharacter);
     }
     Ok(s)
@@ -110,7 +110,7 @@ pub(crate) fn string_len(s: &[u8]) -> Result<usize, EncodeError> {
     if s.len() > usize::from(u16::MAX) {
         return Err(EncodeError::StringTooLong(s.len()));
     }
-    if s.contains(&0) {
+    if crate::topic::has_nul(s) {
         return Err(EncodeError::NullCharacter);
     }
     Ok(2 + s.len())

@@ -19,6 +19,8 @@ fn main() {
     let packet = publish(64, QoS::AtLeastOnce, false);
     let bytes = wire(&packet, v);
     let sub = subscribe10();
+    let puback = benches::puback();
+    let connect = wire(&benches::connect(), v);
     let mut buf = BytesMut::with_capacity(4096);
     let mut client = benches::engine_loops::connected_client(v);
     let payload = bytes::Bytes::from(vec![0xA5u8; 64]);
@@ -33,6 +35,13 @@ fn main() {
             "encode" => {
                 buf.clear();
                 black_box(packet.encode(v, &mut buf).ok());
+            }
+            "encode_puback" => {
+                buf.clear();
+                black_box(puback.encode(v, &mut buf).ok());
+            }
+            "decode_connect" => {
+                black_box(decode_ref(black_box(&connect), v, 1 << 20).is_ok());
             }
             "encode_sub" => {
                 buf.clear();

@@ -5,10 +5,13 @@
 //! ([`super::parse_body`]); unit tests below and the `decode` fuzz target compare the two on
 //! arbitrary input. Property blocks are still read by the general property parser.
 
+use bytes::{Buf, Bytes};
+
+use crate::bytestr::ByteStr;
 use crate::error::DecodeError;
-use crate::header::{PacketType, ProtocolVersion, QoS};
+use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
 use crate::properties::PublishProperties;
-use crate::storage::Borrowed;
+use crate::storage::{Borrowed, IntoOwned};
 
 use super::publish::{PubResponse, Publish};
 
@@ -87,6 +90,41 @@ pub(crate) fn publish(
     })
 }
 
+/// PUBLISH in its owned form, from its whole `frame`: the topic is a slice of the frame and
+/// the payload is the frame itself, advanced past the header (one reference count taken).
+#[inline]
+pub(crate) fn owned_publish(
+    header: FixedHeader,
+    mut frame: Bytes,
+    version: ProtocolVersion,
+) -> Result<Publish, DecodeError> {
+    let view = publish(header.flags, &frame[header.header_len..], version)?;
+    let (dup, qos, retain, packet_id) = (view.dup, view.qos, view.retain, view.packet_id);
+    let topic_start = header.header_len + 2;
+    let topic_end = topic_start + view.topic.len();
+    let payload_start = frame.len() - view.payload.len();
+    let properties = if view.properties == PublishProperties::default() {
+        PublishProperties::default()
+    } else {
+        view.properties.into_owned(&frame)
+    };
+    let topic = if topic_end > topic_start {
+        ByteStr::from_utf8_bytes(frame.slice(topic_start..topic_end))
+    } else {
+        ByteStr::new()
+    };
+    frame.advance(payload_start);
+    Ok(Publish {
+        dup,
+        qos,
+        retain,
+        topic,
+        packet_id,
+        properties,
+        payload: frame,
+    })
+}
+
 /// The short form of PUBACK / PUBREC / PUBREL / PUBCOMP: a two-byte body (packet identifier,
 /// reason Success, no properties). `None` for any other body, which the general parser reads.
 #[inline]
@@ -116,7 +154,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::header::FixedHeader;
     use crate::packet::{parse_body, Packet};
 
     /// Both parsers on one body: the same packet or the same error.

@@ -163,12 +163,10 @@ pub fn decode(
         }
     }
     let frame: Bytes = buf.split_to(total).freeze();
-    let body = &frame[header.header_len..];
     if t == PacketType::Publish {
-        let view = fast::publish(header.flags, body, version)?;
-        return Ok(Some(Packet::Publish(view.into_owned(&frame))));
+        return fast::owned_publish(header, frame, version).map(|p| Some(Packet::Publish(p)));
     }
-    let packet = parse_body(header, body, version)?;
+    let packet = parse_body(header, &frame[header.header_len..], version)?;
     Ok(Some(packet.into_owned(&frame)))
 }
 
