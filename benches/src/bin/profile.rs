@@ -19,9 +19,17 @@ fn main() {
     let packet = publish(64, QoS::AtLeastOnce, false);
     let bytes = wire(&packet, v);
     let sub = subscribe10();
+    let packet_v5 = publish(64, QoS::AtLeastOnce, true);
+    let bytes_v5 = wire(&packet_v5, ProtocolVersion::V5);
+    let mqtt_publish = mqtt::packet::PublishPacket::new(
+        mqtt::TopicName::new(benches::TOPIC).expect("topic"),
+        mqtt::packet::QoSWithPacketIdentifier::Level1(42),
+        vec![0xA5; 64],
+    );
     let puback = benches::puback();
     let connect = wire(&benches::connect(), v);
     let mut buf = BytesMut::with_capacity(4096);
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
     let mut client = benches::engine_loops::connected_client(v);
     let payload = bytes::Bytes::from(vec![0xA5u8; 64]);
     let now = mqtt_engine::Instant::from_millis(1);
@@ -39,6 +47,23 @@ fn main() {
             "encode_puback" => {
                 buf.clear();
                 black_box(puback.encode(v, &mut buf).ok());
+            }
+            "mqttrs_decode" => {
+                black_box(mqttrs::decode_slice(black_box(&bytes)).is_ok());
+            }
+            "mqtt_protocol_encode" => {
+                use mqtt::Encodable;
+                out.clear();
+                black_box(mqtt_publish.encode(&mut out).is_ok());
+            }
+            "encode_v5" => {
+                buf.clear();
+                black_box(packet_v5.encode(ProtocolVersion::V5, &mut buf).ok());
+            }
+            "decode_v5" => {
+                buf.clear();
+                buf.extend_from_slice(&bytes_v5);
+                black_box(decode(&mut buf, ProtocolVersion::V5, 1 << 20).ok());
             }
             "decode_connect" => {
                 black_box(decode_ref(black_box(&connect), v, 1 << 20).is_ok());
