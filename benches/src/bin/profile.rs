@@ -65,6 +65,11 @@ fn main() {
                 buf.extend_from_slice(&bytes_v5);
                 black_box(decode(&mut buf, ProtocolVersion::V5, 1 << 20).ok());
             }
+            "rumqttc_decode" => {
+                buf.clear();
+                buf.extend_from_slice(&bytes);
+                black_box(rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20).is_ok());
+            }
             "decode_connect" => {
                 black_box(decode_ref(black_box(&connect), v, 1 << 20).is_ok());
             }

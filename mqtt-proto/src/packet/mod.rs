@@ -164,7 +164,9 @@ pub fn decode(
     }
     let frame: Bytes = buf.split_to(total).freeze();
     if t == PacketType::Publish {
-        return fast::owned_publish(header, frame, version).map(|p| Some(Packet::Publish(p)));
+        return Ok(Some(Packet::Publish(fast::owned_publish(
+            header, frame, version,
+        )?)));
     }
     let packet = parse_body(header, &frame[header.header_len..], version)?;
     Ok(Some(packet.into_owned(&frame)))
