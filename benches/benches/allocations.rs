@@ -5,7 +5,9 @@
 
 #![allow(clippy::cast_precision_loss)] // allocation counts as averages
 
-use benches::engine_loops::{connected_client, incoming_qos2, qos1_round_trip, qos2_incoming_flow};
+use benches::engine_loops::{
+    connected_client, connected_client_with, incoming_qos2, qos1_round_trip, qos2_incoming_flow,
+};
 use bytes::Bytes;
 use mqtt_engine::Instant;
 use mqtt_proto::ProtocolVersion;
@@ -19,8 +21,42 @@ fn blocks() -> u64 {
     dhat::HeapStats::get().total_blocks
 }
 
+/// Heap the engine holds for `MESSAGES` unacknowledged QoS 1 messages of 64 B (persistent
+/// session, in-flight window of 1,000: the rest wait in the queue), beyond their payloads.
+fn unacked_heap(version: ProtocolVersion, now: Instant) -> f64 {
+    let options = mqtt_engine::Options::new("bench")
+        .protocol(version)
+        .keep_alive_secs(0)
+        .clean_session(false)
+        .session_expiry_secs(3_600)
+        .max_inflight(1_000)
+        .max_queued(MESSAGES as usize);
+    let mut client = connected_client_with(options);
+    let before = dhat::HeapStats::get().curr_bytes;
+    for _ in 0..MESSAGES {
+        let publish = mqtt_proto::Publish::new(
+            mqtt_proto::ByteStr::from_static("a/b/c/d"),
+            Bytes::from(vec![0xA5u8; 64]),
+        )
+        .with_qos(mqtt_proto::QoS::AtLeastOnce);
+        client
+            .publish(publish, now)
+            .expect("room for every message");
+        benches::engine_loops::drain(&mut client, now);
+    }
+    let held = dhat::HeapStats::get().curr_bytes - before;
+    (held as f64 - 64.0 * MESSAGES as f64) / MESSAGES as f64
+}
+
 fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let per = unacked_heap(version, Instant::from_millis(1));
+        println!(
+            "heap for {MESSAGES} unacknowledged QoS 1 messages of 64 B, engine {version:?}: {:.2} MiB beyond the payloads ({per:.0} B per message)",
+            per * MESSAGES as f64 / f64::from(1 << 20)
+        );
+    }
     let payload = Bytes::from(vec![0xA5u8; 64]);
     let now = Instant::from_millis(1);
     for version in [ProtocolVersion::V311, ProtocolVersion::V5] {

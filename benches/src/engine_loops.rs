@@ -8,11 +8,17 @@ use mqtt_proto::{
 
 /// A client connected to nobody: CONNECT consumed, CONNACK fed.
 pub fn connected_client(version: ProtocolVersion) -> Client {
-    let now = Instant::from_millis(0);
     let options = Options::new("bench")
         .protocol(version)
         .keep_alive_secs(0)
         .topic_alias_maximum(0);
+    connected_client_with(options)
+}
+
+/// [`connected_client`] with `options`; the CONNACK is for the options' protocol version.
+pub fn connected_client_with(options: Options) -> Client {
+    let now = Instant::from_millis(0);
+    let version = options.version();
     let mut client = Client::new(options, now).expect("client");
     client.connect(now);
     drain(&mut client, now);

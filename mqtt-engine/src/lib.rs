@@ -84,6 +84,7 @@ mod event;
 mod id_set;
 mod options;
 mod store;
+mod stored;
 mod time;
 
 pub use client::{Client, State};
@@ -92,6 +93,7 @@ pub use event::{AckToken, Connected, Delivery, DisconnectReason, Event, Output, 
 pub use id_set::IdSet;
 pub use options::{Options, ReconnectPolicy};
 pub use store::{MemoryStore, Outgoing, Store};
+pub use stored::StoredPublish;
 pub use time::Instant;
 #[cfg(feature = "std")]
 pub use time::StdClock;

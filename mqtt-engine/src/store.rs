@@ -8,13 +8,13 @@ use alloc::vec::Vec;
 use mqtt_proto::Publish;
 
 use crate::id_set::IdSet;
+use crate::stored::StoredPublish;
 
 /// An outgoing message the server has not finished acknowledging.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)] // entries live in one buffer; boxing would allocate per message
 pub enum Outgoing {
     /// A QoS 1/2 PUBLISH sent, awaiting PUBACK or PUBREC.
-    Publish(Publish),
+    Publish(StoredPublish),
     /// PUBREC received and PUBREL sent for this identifier, awaiting PUBCOMP.
     Release(u16),
 }

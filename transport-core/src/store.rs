@@ -224,7 +224,7 @@ fn snapshot(mem: &MemoryStore, queued: &VecDeque<(u16, Vec<u8>)>) -> Vec<u8> {
                 append_record(
                     &mut buf,
                     PUSH_PUBLISH,
-                    &encode_publish(p).unwrap_or_default(),
+                    &encode_publish(&p.to_publish()).unwrap_or_default(),
                 );
             }
             Outgoing::Release(id) => append_record(&mut buf, PUSH_RELEASE, &id.to_be_bytes()),
@@ -288,11 +288,11 @@ fn apply(
             .and_then(|id| remove_queued(queued, id))
             .and_then(|data| decode_publish(&data))
         {
-            Some(p) => mem.push_outgoing(Outgoing::Publish(p)),
+            Some(p) => mem.push_outgoing(Outgoing::Publish(p.into())),
             None => return false,
         },
         PUSH_PUBLISH => match decode_publish(data) {
-            Some(p) => mem.push_outgoing(Outgoing::Publish(p)),
+            Some(p) => mem.push_outgoing(Outgoing::Publish(p.into())),
             None => return false,
         },
         PUSH_RELEASE => match id_of(data) {
@@ -364,7 +364,7 @@ impl Store for SessionStore {
         if self.log.is_some() {
             match &entry {
                 Outgoing::Publish(p) => {
-                    let data = encode_publish(p).unwrap_or_default();
+                    let data = encode_publish(&p.to_publish()).unwrap_or_default();
                     self.record(PUSH_PUBLISH, &data);
                 }
                 Outgoing::Release(id) => self.record(PUSH_RELEASE, &id.to_be_bytes()),
@@ -471,7 +471,7 @@ mod tests {
         let mut p = Publish::new("t/x", format!("payload {id}")).with_qos(QoS::ExactlyOnce);
         p.packet_id = Some(id);
         p.properties.content_type = Some("text/plain".into());
-        Outgoing::Publish(p)
+        Outgoing::Publish(p.into())
     }
 
     #[test]
@@ -575,7 +575,7 @@ mod tests {
         let big = |id: u16| {
             let mut p = Publish::new("t", vec![id as u8; 8 * 1024]).with_qos(QoS::AtLeastOnce);
             p.packet_id = Some(id);
-            Outgoing::Publish(p)
+            Outgoing::Publish(p.into())
         };
         for round in 0..300u16 {
             let id = round % 100 + 1;

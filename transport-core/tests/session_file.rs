@@ -119,7 +119,7 @@ fn a_message_in_both_queue_and_flight_is_sent_once() {
     {
         let mut store = SessionStore::open(&path).expect("open");
         store.push_queued(&p);
-        store.push_outgoing(mqtt_engine::Outgoing::Publish(p.clone()));
+        store.push_outgoing(mqtt_engine::Outgoing::Publish(p.clone().into()));
         store.flush().expect("flush");
     }
     let store = SessionStore::open(&path).expect("reopen");
@@ -142,7 +142,7 @@ fn sample_file(path: &PathBuf) -> (Vec<u8>, usize) {
     for id in 1..=3u16 {
         let mut p = Publish::new("a/b", format!("in flight {id}")).with_qos(QoS::ExactlyOnce);
         p.packet_id = Some(id);
-        store.push_outgoing(mqtt_engine::Outgoing::Publish(p));
+        store.push_outgoing(mqtt_engine::Outgoing::Publish(p.into()));
     }
     store.insert_incoming(9);
     let mut q = Publish::new("a/q", "queued").with_qos(QoS::AtLeastOnce);

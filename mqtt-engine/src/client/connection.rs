@@ -124,7 +124,7 @@ impl<S: Store> Client<S> {
         for entry in entries {
             match entry {
                 Outgoing::Publish(p) if self.options.republish_on_session_loss => republish.push(p),
-                Outgoing::Publish(p) => self.fail_publish(&p, PublishFailure::SessionLost),
+                Outgoing::Publish(p) => self.fail_publish(p.packet_id, PublishFailure::SessionLost),
                 Outgoing::Release(id) => {
                     // PUBREC was received: the server took ownership of the message.
                     self.free_id(id);
@@ -141,7 +141,7 @@ impl<S: Store> Client<S> {
         // `clear` emptied the stored queue too: store the whole new queue again, in order.
         for p in &self.queue {
             if p.packet_id.is_some() {
-                self.store.push_queued(p);
+                self.store.push_queued(&p.to_publish());
             }
         }
         if self.options.resubscribe && !self.subscriptions.is_empty() {
@@ -164,10 +164,10 @@ impl<S: Store> Client<S> {
     /// Drops queued publishes the new connection's limits forbid.
     fn recheck_queue(&mut self) {
         let queue = core::mem::take(&mut self.queue);
-        for publish in queue {
-            match self.check_publish(&publish) {
-                Ok(()) => self.queue.push_back(publish),
-                Err(e) => self.fail_publish(&publish, PublishFailure::Refused(e)),
+        for stored in queue {
+            match self.check_publish(&stored.to_publish()) {
+                Ok(()) => self.queue.push_back(stored),
+                Err(e) => self.fail_publish(stored.packet_id, PublishFailure::Refused(e)),
             }
         }
     }

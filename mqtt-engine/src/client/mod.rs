@@ -20,6 +20,7 @@ use crate::event::{AckToken, Event, Output};
 use crate::id_set::IdSet;
 use crate::options::Options;
 use crate::store::{MemoryStore, Store};
+use crate::stored::StoredPublish;
 use crate::time::Instant;
 
 /// Where the client is in its connection life cycle.
@@ -105,7 +106,7 @@ pub struct Client<S: Store = MemoryStore> {
     /// [MQTT-2.2.1-3].
     pub(crate) ids_in_use: IdSet,
     /// Publishes not yet sent: offline, or waiting for a send-quota slot.
-    pub(crate) queue: VecDeque<Publish>,
+    pub(crate) queue: VecDeque<StoredPublish>,
     pub(crate) aliases_out: BTreeMap<ByteStr, u16>,
     pub(crate) aliases_in: BTreeMap<u16, ByteStr>,
     /// Incoming QoS 1/2 publishes of this connection not yet completed (our Receive Maximum).
@@ -159,7 +160,7 @@ impl<S: Store> Client<S> {
         for publish in store.take_queued() {
             if let Some(id) = publish.packet_id {
                 if ids_in_use.insert(id) {
-                    queue.push_back(publish);
+                    queue.push_back(StoredPublish::from(publish));
                 }
             }
         }
@@ -244,7 +245,7 @@ impl<S: Store> Client<S> {
                 // In the store before `publish` returns: a restarted process still sends it.
                 self.store.push_queued(&publish);
             }
-            self.queue.push_back(publish);
+            self.queue.push_back(StoredPublish::from(publish));
             self.flush_queue(now);
             return Ok(packet_id);
         }
@@ -257,7 +258,7 @@ impl<S: Store> Client<S> {
         }
         if packet_id.is_some() {
             self.store
-                .push_outgoing(crate::store::Outgoing::Publish(publish));
+                .push_outgoing(crate::store::Outgoing::Publish(publish.into()));
         }
         Ok(packet_id)
     }

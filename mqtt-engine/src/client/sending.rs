@@ -67,19 +67,20 @@ impl<S: Store> Client<S> {
             if front.qos != QoS::AtMostOnce && self.store.outgoing_len() >= quota {
                 break;
             }
-            let Some(mut publish) = self.queue.pop_front() else {
+            let Some(stored) = self.queue.pop_front() else {
                 break;
             };
+            let mut publish = stored.into_publish();
             match self.send_new_publish(&mut publish, now) {
                 Ok(()) => {
                     if let Some(id) = publish.packet_id {
                         // In flight first, then out of the queue: a crash between the two
                         // records leaves it in both, and it is sent once (see `with_store`).
-                        self.store.push_outgoing(Outgoing::Publish(publish));
+                        self.store.push_outgoing(Outgoing::Publish(publish.into()));
                         self.store.remove_queued(id);
                     }
                 }
-                Err(e) => self.fail_publish(&publish, PublishFailure::Refused(e)),
+                Err(e) => self.fail_publish(publish.packet_id, PublishFailure::Refused(e)),
             }
         }
     }
@@ -94,15 +95,13 @@ impl<S: Store> Client<S> {
         )
     }
 
-    pub(crate) fn fail_publish(&mut self, publish: &Publish, reason: PublishFailure) {
-        if let Some(id) = publish.packet_id {
+    pub(crate) fn fail_publish(&mut self, packet_id: Option<u16>, reason: PublishFailure) {
+        if let Some(id) = packet_id {
             self.store.remove_queued(id);
             self.free_id(id);
         }
-        self.events.push_back(Event::PublishFailed {
-            packet_id: publish.packet_id,
-            reason,
-        });
+        self.events
+            .push_back(Event::PublishFailed { packet_id, reason });
     }
 
     /// First transmission: DUP 0 [MQTT-4.3.1-1], [MQTT-4.3.2-2], [MQTT-4.3.3-2], with a topic
@@ -161,7 +160,7 @@ impl<S: Store> Client<S> {
         for entry in self.store.outgoing() {
             match entry {
                 Outgoing::Publish(p) => {
-                    let mut again = p.clone();
+                    let mut again = p.to_publish();
                     again.dup = true;
                     let _ = again.encode(version, &mut self.out);
                 }

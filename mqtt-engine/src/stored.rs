@@ -1,0 +1,105 @@
+//! [`StoredPublish`]: a QoS 1/2 message as the session holds it while it waits in the queue or
+//! in flight.
+
+use alloc::boxed::Box;
+
+use bytes::Bytes;
+use mqtt_proto::{ByteStr, Publish, PublishProperties, QoS};
+
+/// A PUBLISH kept by the session: the same fields as [`Publish`], with the properties boxed
+/// and absent for the many messages that carry none. A held message then takes 80 bytes
+/// beside its topic and payload instead of a whole `Publish` (232): thousands of unacknowledged
+/// messages stay small, and moving one costs little.
+///
+/// ```
+/// use mqtt_engine::StoredPublish;
+/// use mqtt_proto::{Publish, QoS};
+///
+/// let mut publish = Publish::new("a/b", &b"hello"[..]).with_qos(QoS::AtLeastOnce);
+/// publish.packet_id = Some(7);
+/// let stored = StoredPublish::from(publish.clone());
+/// assert!(stored.properties().is_none());
+/// assert_eq!(stored.into_publish(), publish);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPublish {
+    /// Topic name (always the full name: topic aliases are applied when sending).
+    pub topic: ByteStr,
+    /// Application payload.
+    pub payload: Bytes,
+    /// Packet identifier (`Some` for QoS 1/2).
+    pub packet_id: Option<u16>,
+    /// Quality of service.
+    pub qos: QoS,
+    /// Retained message.
+    pub retain: bool,
+    /// Set when the message is sent again.
+    pub dup: bool,
+    properties: Option<Box<PublishProperties>>,
+}
+
+impl StoredPublish {
+    /// The MQTT 5 properties, `None` when the message has none.
+    pub fn properties(&self) -> Option<&PublishProperties> {
+        self.properties.as_deref()
+    }
+
+    /// The message as a [`Publish`] (clones share the topic and payload memory).
+    pub fn to_publish(&self) -> Publish {
+        self.clone().into_publish()
+    }
+
+    /// The message as a [`Publish`].
+    pub fn into_publish(self) -> Publish {
+        Publish {
+            dup: self.dup,
+            qos: self.qos,
+            retain: self.retain,
+            topic: self.topic,
+            packet_id: self.packet_id,
+            properties: self.properties.map(|p| *p).unwrap_or_default(),
+            payload: self.payload,
+        }
+    }
+}
+
+impl From<Publish> for StoredPublish {
+    fn from(p: Publish) -> Self {
+        Self {
+            topic: p.topic,
+            payload: p.payload,
+            packet_id: p.packet_id,
+            qos: p.qos,
+            retain: p.retain,
+            dup: p.dup,
+            properties: (!p.properties.is_empty()).then(|| Box::new(p.properties)),
+        }
+    }
+}
+
+impl From<StoredPublish> for Publish {
+    fn from(p: StoredPublish) -> Self {
+        p.into_publish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_survive_the_round_trip_and_the_entry_stays_small() {
+        let mut p = Publish::new("t", &b"x"[..]).with_qos(QoS::ExactlyOnce);
+        p.packet_id = Some(3);
+        p.dup = true;
+        p.retain = true;
+        p.properties.content_type = Some("text/plain".into());
+        let stored = StoredPublish::from(p.clone());
+        assert_eq!(
+            stored.properties().and_then(|q| q.content_type.clone()),
+            Some("text/plain".into())
+        );
+        assert_eq!(stored.to_publish(), p);
+        assert!(core::mem::size_of::<StoredPublish>() <= 80);
+    }
+}
