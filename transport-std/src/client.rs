@@ -214,6 +214,7 @@ impl Client {
         });
         let qos = publish.qos;
         let mut inner = lock(&self.shared.inner);
+        let mut waited = false;
         loop {
             if inner.stopping {
                 return Err(Error::ShutDown);
@@ -222,9 +223,15 @@ impl Client {
                 return Err(e.duplicate());
             }
             let on_driver = inner.driver_thread == Some(std::thread::current().id());
-            if inner.engine.has_room(qos) || !inner.running || on_driver {
+            let room = if waited {
+                inner.engine.has_room_to_resume(qos)
+            } else {
+                inner.engine.has_room(qos)
+            };
+            if room || !inner.running || on_driver {
                 break;
             }
+            waited = true;
             // Woken by the engine's `PublishReady` (acknowledgements made room), a stop, or
             // a fatal error; the timeout only bounds a single wait.
             inner = wait_changed(&self.shared, inner, Duration::from_secs(60));

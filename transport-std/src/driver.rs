@@ -1,150 +1,20 @@
-//! The driver: opens connections, reads, feeds the engine, writes what it asks, and routes
-//! events. Runs on the thread of `run()` or the background thread. Writing happens on a
-//! writer thread per connection, so no lock is ever held during socket I/O and a handler may
-//! publish without deadlock.
+//! The driver: opens connections, reads, feeds the engine, queues what it asks to write, and
+//! routes events. Runs on the thread of `run()` or the background thread. No lock is held
+//! during socket I/O, and the driver thread never writes itself (see [`crate::connection`]).
 
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
-use std::sync::{Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bytes::Bytes;
 use mqtt_engine::{Event, Output, State};
 
 use crate::client::{lock, Inner, Shared};
+use crate::connection::Outbox;
+pub(crate) use crate::connection::{Backlog, Connection};
 use crate::link::Link;
 use transport_core::Error;
 use transport_core::Message;
-
-/// Bytes that may wait for the writer before `publish` waits (backpressure).
-pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
-
-/// How many bytes wait for the writer thread, so that `publish` can wait for room *before*
-/// taking the engine lock (waiting with the lock held would block every other call).
-#[derive(Default)]
-pub(crate) struct Backlog {
-    bytes: AtomicUsize,
-    waiters: AtomicUsize,
-    lock: Mutex<()>,
-    drained: Condvar,
-}
-
-impl Backlog {
-    fn add(&self, n: usize) {
-        self.bytes.fetch_add(n, Ordering::SeqCst);
-    }
-
-    fn written(&self, n: usize) {
-        self.bytes.fetch_sub(n, Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.drained.notify_all();
-        }
-    }
-
-    /// Forgets what was queued on a connection that is gone, and wakes the waiters.
-    pub(crate) fn reset(&self) {
-        self.bytes.store(0, Ordering::SeqCst);
-        self.drained.notify_all();
-    }
-
-    /// Waits while more than [`OUTBOX_LIMIT`] bytes are queued, checking `go_on` every 100 ms.
-    pub(crate) fn wait_for_room(&self, go_on: impl Fn() -> bool) {
-        if self.bytes.load(Ordering::SeqCst) <= OUTBOX_LIMIT {
-            return;
-        }
-        let mut guard = lock(&self.lock);
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        while self.bytes.load(Ordering::SeqCst) > OUTBOX_LIMIT && go_on() {
-            guard = self
-                .drained
-                .wait_timeout(guard, Duration::from_millis(100))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-        }
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// The current network connection: the link and its writer thread.
-pub(crate) struct Connection {
-    link: Arc<Link>,
-    writer: Option<Sender<Bytes>>,
-    writer_thread: Option<JoinHandle<()>>,
-}
-
-impl Connection {
-    fn new(link: Link, backlog: Arc<Backlog>) -> Result<Self, Error> {
-        let link = Arc::new(link);
-        let (tx, rx) = mpsc::channel();
-        let for_writer = link.clone();
-        backlog.reset();
-        let writer_thread = std::thread::Builder::new()
-            .name("mqtt-writer".into())
-            .spawn(move || write_loop(&for_writer, &rx, &backlog))?;
-        Ok(Self {
-            link,
-            writer: Some(tx),
-            writer_thread: Some(writer_thread),
-        })
-    }
-
-    fn send(&self, bytes: Bytes, backlog: &Backlog) {
-        backlog.add(bytes.len());
-        if let Some(w) = &self.writer {
-            // A closed writer means the link failed; the reader notices it too.
-            let _ = w.send(bytes);
-        }
-    }
-
-    /// Lets the writer finish what was queued (e.g. DISCONNECT), then closes the link.
-    pub(crate) fn close(mut self) {
-        drop(self.writer.take());
-        if let Some(t) = self.writer_thread.take() {
-            let _ = t.join();
-        }
-        self.link.shutdown();
-    }
-
-    /// Closes at once, dropping what was queued.
-    pub(crate) fn abort(mut self) {
-        self.link.abort();
-        drop(self.writer.take());
-        if let Some(t) = self.writer_thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn write_loop(link: &Link, rx: &Receiver<Bytes>, backlog: &Backlog) {
-    let mut batch = Vec::new();
-    while let Ok(first) = rx.recv() {
-        // Coalesce what is already queued into one write.
-        let (result, written) = match rx.try_recv() {
-            Err(_) => (link.write_all(&first), first.len()),
-            Ok(second) => {
-                batch.clear();
-                batch.extend_from_slice(&first);
-                batch.extend_from_slice(&second);
-                while batch.len() < 256 * 1024 {
-                    match rx.try_recv() {
-                        Ok(more) => batch.extend_from_slice(&more),
-                        Err(_) => break,
-                    }
-                }
-                (link.write_all(&batch), batch.len())
-            }
-        };
-        backlog.written(written);
-        if result.is_err() {
-            link.abort();
-            backlog.reset();
-            return;
-        }
-    }
-}
 
 /// What the driver does next.
 enum Step {
@@ -154,10 +24,12 @@ enum Step {
     Read(Arc<Link>),
 }
 
-/// Events to hand to the application once the lock is released.
+/// Bytes to write and events to hand to the application once the lock is released.
 pub(crate) struct Dispatch {
     events: Vec<Event>,
     events_tx: Option<SyncSender<Event>>,
+    /// The outbox that received bytes, and whether the driver thread drained them.
+    written: Option<(Arc<Outbox>, bool)>,
 }
 
 /// Drains the engine's output: persists the session, queues bytes for the writer, records
@@ -189,9 +61,14 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
             conn.abort();
         }
     }
+    let mut written = None;
     if let Some(conn) = &inner.conn {
+        if !transmits.is_empty() {
+            let on_driver = inner.driver_thread == Some(std::thread::current().id());
+            written = Some((conn.outbox.clone(), on_driver));
+        }
         for bytes in transmits {
-            conn.send(bytes, &shared.backlog);
+            conn.send(bytes);
         }
     }
     let mut changed = false;
@@ -205,11 +82,18 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     Dispatch {
         events,
         events_tx: inner.events_tx.clone(),
+        written,
     }
 }
 
-/// Hands events to the handlers and the event channel. Called without the lock.
+/// Writes what `drain` queued (or has the writer thread write it), then hands events to the
+/// handlers and the event channel. Called without the lock.
 pub(crate) fn dispatch(shared: &Shared, out: Dispatch) {
+    match &out.written {
+        Some((outbox, true)) => outbox.wake_writer(),
+        Some((outbox, false)) => outbox.write_pending(),
+        None => {}
+    }
     for event in out.events {
         if let Event::Message(delivery) = &event {
             let message = Message::from(delivery.clone());

@@ -24,6 +24,7 @@
 
 mod builder;
 mod client;
+mod connection;
 mod driver;
 mod link;
 mod router;

@@ -13,7 +13,24 @@ use std::time::{Duration, Instant};
 
 const TOPIC: &str = "e2e/bench";
 
-fn cpu_seconds() -> f64 {
+/// User and system CPU seconds of the whole process (all threads).
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+    fn sub(self, before: Cpu) -> Cpu {
+        Cpu {
+            user: self.user - before.user,
+            system: self.system - before.system,
+        }
+    }
+}
+
+fn cpu_seconds() -> Cpu {
     // utime and stime (fields 14 and 15) of the whole process, in clock ticks of 1/100 s.
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
@@ -24,13 +41,16 @@ fn cpu_seconds() -> f64 {
             .and_then(|f| f.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    (ticks(11) + ticks(12)) / 100.0
+    Cpu {
+        user: ticks(11) / 100.0,
+        system: ticks(12) / 100.0,
+    }
 }
 
 struct Run {
     received: u64,
     seconds: f64,
-    cpu: f64,
+    cpu: Cpu,
 }
 
 fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
@@ -218,6 +238,46 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// Runs one (library, QoS, size) measurement in a child process: messages received, seconds,
+/// user and system CPU seconds.
+fn child(
+    exe: &std::path::Path,
+    lib: &str,
+    port: u16,
+    qos: u8,
+    count: u64,
+    size: usize,
+) -> Option<[f64; 4]> {
+    let out = Command::new(exe)
+        .args([
+            "--child",
+            lib,
+            "--port",
+            &port.to_string(),
+            "--qos",
+            &qos.to_string(),
+            "--count",
+            &count.to_string(),
+            "--size",
+            &size.to_string(),
+        ])
+        .output()
+        .expect("child");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if v.len() < 5 {
+        eprintln!(
+            "{lib} QoS {qos} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some([v[0], v[1], v[2], v[3]])
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let size: usize = arg(&args, "--size")
@@ -240,61 +300,65 @@ fn main() {
             "rumqttc" => rumqttc_run(port, qos, count, size),
             other => panic!("unknown client {other}"),
         };
-        println!("{} {} {} {}", run.received, run.seconds, run.cpu, count);
+        println!(
+            "{} {} {} {} {}",
+            run.received, run.seconds, run.cpu.user, run.cpu.system, count
+        );
         return;
     }
     let (mut broker, port, dir) = benches::start_mosquitto("e2e", &["max_queued_messages 0"]);
     let exe = std::env::current_exe().expect("exe");
-    println!("end to end through mosquitto on 127.0.0.1: {count} messages of {size} B, publisher + subscriber in one process");
-    println!("| QoS | client | msgs/s | CPU µs/msg | received |");
-    println!("|---|---|---:|---:|---:|");
+    println!("end to end through mosquitto on 127.0.0.1: {count} messages, publisher + subscriber in one process; CPU is the whole process's (all threads), per message received");
+    println!(
+        "| QoS | payload | client | msgs/s | user µs/msg | system µs/msg | CPU µs/msg | received |"
+    );
+    println!("|---|---:|---|---:|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
-    for qos in 0..=2u8 {
+    let size_flag = arg(&args, "--size").is_some();
+    let runs: Vec<(u8, usize)> = if size_flag {
+        (0..=2u8).map(|q| (q, size)).collect()
+    } else {
+        vec![(0, 64), (1, 64), (2, 64), (1, 1024)]
+    };
+    for (qos, size) in runs {
         let mut results = Vec::new();
         for lib in ["ours", "ours-async", "rumqttc"] {
-            let out = Command::new(&exe)
-                .args([
-                    "--child",
-                    lib,
-                    "--port",
-                    &port.to_string(),
-                    "--qos",
-                    &qos.to_string(),
-                    "--count",
-                    &count.to_string(),
-                    "--size",
-                    &size.to_string(),
-                ])
-                .output()
-                .expect("child");
-            let text = String::from_utf8_lossy(&out.stdout);
-            let v: Vec<f64> = text
-                .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            if v.len() < 4 {
-                eprintln!(
-                    "{lib} QoS {qos} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+            let Some([received, seconds, user, system]) = child(&exe, lib, port, qos, count, size)
+            else {
                 continue;
-            }
-            let (received, seconds, cpu) = (v[0], v[1], v[2]);
+            };
             let rate = received / seconds;
-            let cpu_per = cpu / received.max(1.0) * 1e6;
-            println!("| {qos} | {lib} | {rate:.0} | {cpu_per:.2} | {received:.0} |");
+            let per = |s: f64| s / received.max(1.0) * 1e6;
+            let cpu_per = per(user + system);
+            println!(
+                "| {qos} | {size} B | {lib} | {rate:.0} | {:.2} | {:.2} | {cpu_per:.2} | {received:.0} |",
+                per(user),
+                per(system)
+            );
             results.push((rate, cpu_per));
         }
         if let [(our_rate, our_cpu), (async_rate, async_cpu), (their_rate, their_cpu)] = results[..]
         {
-            ratios.push((qos, "blocking", our_rate / their_rate, our_cpu / their_cpu));
-            ratios.push((qos, "async", async_rate / their_rate, async_cpu / their_cpu));
+            ratios.push((
+                qos,
+                size,
+                "blocking",
+                our_rate / their_rate,
+                our_cpu / their_cpu,
+            ));
+            ratios.push((
+                qos,
+                size,
+                "async",
+                async_rate / their_rate,
+                async_cpu / their_cpu,
+            ));
         }
     }
     println!();
-    for (qos, which, rate, cpu) in ratios {
+    for (qos, size, which, rate, cpu) in ratios {
         println!(
-            "QoS {qos}: ours ({which})/rumqttc msgs/s = {rate:.2}x, CPU per message = {cpu:.2}x"
+            "QoS {qos}, {size} B: ours ({which})/rumqttc msgs/s = {rate:.2}x, CPU per message = {cpu:.2}x"
         );
     }
     let _ = broker.kill();

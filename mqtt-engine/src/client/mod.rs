@@ -340,8 +340,29 @@ impl<S: Store> Client<S> {
     /// messages wait, and (QoS 1/2) a packet identifier is free. Limits of the server (size,
     /// QoS, retain) are checked by [`Client::publish`] itself.
     pub fn has_room(&self, qos: QoS) -> bool {
-        self.queue.len() < self.options.max_queued
-            && (qos == QoS::AtMostOnce || self.ids_in_use.len() < PACKET_IDS)
+        self.room(qos) > 0
+    }
+
+    /// How many publishes of `qos` would find room now (see [`Client::has_room`]).
+    pub fn room(&self, qos: QoS) -> usize {
+        let queue = self.options.max_queued.saturating_sub(self.queue.len());
+        if qos == QoS::AtMostOnce {
+            return queue;
+        }
+        queue.min(PACKET_IDS.saturating_sub(self.ids_in_use.len()))
+    }
+
+    /// True when a publisher that had to wait for room should go on: an eighth of the queue
+    /// (or of the packet identifiers) is free again. Waking waiters once per batch of
+    /// acknowledgements instead of once per message saves a thread or task wake-up per
+    /// message; the threshold is always reached once the session drains.
+    pub fn has_room_to_resume(&self, qos: QoS) -> bool {
+        let limit = if qos == QoS::AtMostOnce {
+            self.options.max_queued
+        } else {
+            self.options.max_queued.min(PACKET_IDS)
+        };
+        self.room(qos) >= (limit / 8).max(1)
     }
 
     /// Number of QoS 1/2 publishes sent and not yet completed.

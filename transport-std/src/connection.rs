@@ -1,0 +1,264 @@
+//! The current network connection and how its bytes reach the socket.
+//!
+//! Bytes the engine produces go into an ordered outbox (under the engine lock, so the wire
+//! order is the engine's order). Whoever produced them then writes the outbox *after*
+//! releasing the engine lock: the application's thread writes its own publishes (and anything
+//! queued meanwhile) with no hand-off and no thread wake-up; only one thread writes at a time
+//! and it takes everything queued in one write. The driver thread never writes itself — a
+//! reader blocked in a write while the broker is blocked writing to us would deadlock — it
+//! wakes the connection's writer thread instead, which also finishes the outbox on close.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::client::lock;
+use crate::link::Link;
+use transport_core::Error;
+
+/// Bytes that may wait for the socket before `publish` waits (backpressure).
+pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
+
+/// Largest single write assembled from queued packets.
+const BATCH_LIMIT: usize = 256 * 1024;
+
+/// How many bytes wait for the socket, so that `publish` can wait for room *before* taking
+/// the engine lock (waiting with the lock held would block every other call).
+#[derive(Default)]
+pub(crate) struct Backlog {
+    bytes: AtomicUsize,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    drained: Condvar,
+}
+
+impl Backlog {
+    fn add(&self, n: usize) {
+        self.bytes.fetch_add(n, Ordering::SeqCst);
+    }
+
+    fn written(&self, n: usize) {
+        self.bytes.fetch_sub(n, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.drained.notify_all();
+        }
+    }
+
+    /// Forgets what was queued on a connection that is gone, and wakes the waiters.
+    pub(crate) fn reset(&self) {
+        self.bytes.store(0, Ordering::SeqCst);
+        self.drained.notify_all();
+    }
+
+    /// Waits while more than [`OUTBOX_LIMIT`] bytes are queued, checking `go_on` every 100 ms.
+    pub(crate) fn wait_for_room(&self, go_on: impl Fn() -> bool) {
+        if self.bytes.load(Ordering::SeqCst) <= OUTBOX_LIMIT {
+            return;
+        }
+        let mut guard = lock(&self.lock);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        while self.bytes.load(Ordering::SeqCst) > OUTBOX_LIMIT && go_on() {
+            guard = self
+                .drained
+                .wait_timeout(guard, Duration::from_millis(100))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Where a connection's outbox stands.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    #[default]
+    Open,
+    /// The writer thread should finish the queue and exit.
+    Closing,
+    /// A write failed: the link is aborted and nothing more is queued.
+    Failed,
+}
+
+#[derive(Default)]
+struct OutboxState {
+    queue: VecDeque<Bytes>,
+    /// A thread is writing (it takes whatever is queued before it stops).
+    writing: bool,
+    phase: Phase,
+    /// The writer thread sleeps on `wake` (a notification costs a system call: only then).
+    writer_asleep: bool,
+}
+
+/// The bytes of one connection on their way to the socket.
+pub(crate) struct Outbox {
+    state: Mutex<OutboxState>,
+    /// Wakes the writer thread (work queued by the driver, or closing) and whoever waits for
+    /// the active writer to finish.
+    wake: Condvar,
+    link: Arc<Link>,
+    backlog: Arc<Backlog>,
+}
+
+impl Outbox {
+    /// Queues `bytes` (called with the engine lock held, in the engine's order).
+    fn push(&self, bytes: Bytes) {
+        let mut st = lock(&self.state);
+        if st.phase != Phase::Open {
+            return;
+        }
+        self.backlog.add(bytes.len());
+        st.queue.push_back(bytes);
+    }
+
+    /// Writes what is queued unless another thread is already writing (it takes ours too).
+    /// Blocks while the socket does: that is the backpressure of a blocking client.
+    pub(crate) fn write_pending(&self) {
+        let mut st = lock(&self.state);
+        if st.writing || st.queue.is_empty() {
+            return;
+        }
+        st.writing = true;
+        let mut batch = Vec::new();
+        loop {
+            let Some(first) = st.queue.pop_front() else {
+                st.writing = false;
+                // Only a closing writer thread waits for the active writer to finish.
+                let closing = st.phase == Phase::Closing && st.writer_asleep;
+                drop(st);
+                if closing {
+                    self.wake.notify_all();
+                }
+                return;
+            };
+            // Coalesce what is queued into one write.
+            let data: &[u8] = if st.queue.is_empty() {
+                &first
+            } else {
+                batch.clear();
+                batch.extend_from_slice(&first);
+                while batch.len() < BATCH_LIMIT {
+                    let Some(more) = st.queue.pop_front() else {
+                        break;
+                    };
+                    batch.extend_from_slice(&more);
+                }
+                &batch
+            };
+            drop(st);
+            let result = self.link.write_all(data);
+            self.backlog.written(data.len());
+            st = lock(&self.state);
+            if result.is_err() {
+                // The reader sees the link fail and reports the loss.
+                self.link.abort();
+                st.phase = Phase::Failed;
+                st.queue.clear();
+                st.writing = false;
+                drop(st);
+                self.backlog.reset();
+                self.wake.notify_all();
+                return;
+            }
+        }
+    }
+
+    /// Asks the writer thread to write what is queued (from the driver thread, which must not
+    /// block in a write).
+    pub(crate) fn wake_writer(&self) {
+        let st = lock(&self.state);
+        if st.writer_asleep && !st.writing && !st.queue.is_empty() {
+            drop(st);
+            self.wake.notify_all();
+        }
+    }
+
+    fn writer_loop(&self) {
+        let mut st = lock(&self.state);
+        loop {
+            if !st.writing && !st.queue.is_empty() {
+                drop(st);
+                self.write_pending();
+                st = lock(&self.state);
+                continue;
+            }
+            if st.phase != Phase::Open && !st.writing && st.queue.is_empty() {
+                return;
+            }
+            st.writer_asleep = true;
+            st = self
+                .wake
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            st.writer_asleep = false;
+        }
+    }
+
+    fn stop(&self, drop_queued: bool) {
+        let mut st = lock(&self.state);
+        if st.phase == Phase::Open {
+            st.phase = Phase::Closing;
+        }
+        if drop_queued {
+            st.queue.clear();
+        }
+        drop(st);
+        self.wake.notify_all();
+    }
+}
+
+/// The current network connection: the link, its outbox and its writer thread.
+pub(crate) struct Connection {
+    pub(crate) link: Arc<Link>,
+    pub(crate) outbox: Arc<Outbox>,
+    writer_thread: Option<JoinHandle<()>>,
+}
+
+impl Connection {
+    pub(crate) fn new(link: Link, backlog: Arc<Backlog>) -> Result<Self, Error> {
+        let link = Arc::new(link);
+        backlog.reset();
+        let outbox = Arc::new(Outbox {
+            state: Mutex::new(OutboxState::default()),
+            wake: Condvar::new(),
+            link: link.clone(),
+            backlog,
+        });
+        let for_writer = outbox.clone();
+        let writer_thread = std::thread::Builder::new()
+            .name("mqtt-writer".into())
+            .spawn(move || for_writer.writer_loop())?;
+        Ok(Self {
+            link,
+            outbox,
+            writer_thread: Some(writer_thread),
+        })
+    }
+
+    /// Queues bytes for the socket (with the engine lock held).
+    pub(crate) fn send(&self, bytes: Bytes) {
+        self.outbox.push(bytes);
+    }
+
+    /// Lets what was queued (e.g. DISCONNECT) be written, then closes the link.
+    pub(crate) fn close(mut self) {
+        self.outbox.stop(false);
+        if let Some(t) = self.writer_thread.take() {
+            let _ = t.join();
+        }
+        self.link.shutdown();
+    }
+
+    /// Closes at once, dropping what was queued.
+    pub(crate) fn abort(mut self) {
+        self.link.abort();
+        self.outbox.stop(true);
+        if let Some(t) = self.writer_thread.take() {
+            let _ = t.join();
+        }
+        self.outbox.backlog.reset();
+    }
+}
