@@ -112,7 +112,7 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn push_outgoing(&mut self, entry: Outgoing) {
-        self.outgoing.push_back(entry);
+        crate::stored::push_growing(&mut self.outgoing, entry);
     }
 
     fn remove_outgoing(&mut self, packet_id: u16) -> Option<Outgoing> {

@@ -2,6 +2,7 @@
 //! in flight.
 
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 
 use bytes::Bytes;
 use mqtt_proto::{ByteStr, Publish, PublishProperties, QoS};
@@ -81,6 +82,16 @@ impl From<StoredPublish> for Publish {
     fn from(p: StoredPublish) -> Self {
         p.into_publish()
     }
+}
+
+/// Appends to a long-lived queue of held messages, growing it by a quarter instead of
+/// doubling: thousands of waiting messages then leave at most a quarter of the buffer unused
+/// (doubling can leave half), still with amortized constant-time appends.
+pub(crate) fn push_growing<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.len() == queue.capacity() {
+        queue.reserve_exact(queue.capacity() / 4 + 16);
+    }
+    queue.push_back(item);
 }
 
 #[cfg(test)]

@@ -245,7 +245,7 @@ impl<S: Store> Client<S> {
                 // In the store before `publish` returns: a restarted process still sends it.
                 self.store.push_queued(&publish);
             }
-            self.queue.push_back(StoredPublish::from(publish));
+            crate::stored::push_growing(&mut self.queue, StoredPublish::from(publish));
             self.flush_queue(now);
             return Ok(packet_id);
         }

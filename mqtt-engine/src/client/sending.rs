@@ -11,6 +11,11 @@ use crate::event::{Event, PublishFailure};
 use crate::store::{Outgoing, Store};
 use crate::time::Instant;
 
+/// Spare room below which the output buffer takes [`OUT_CHUNK`] more.
+const OUT_SPARE: usize = 32;
+/// Output buffer growth step for small packets.
+const OUT_CHUNK: usize = 256;
+
 impl<S: Store> Client<S> {
     /// Checks a publish against the protocol and the server's limits.
     /// The server's QoS and retain limits (the size is checked when encoding).
@@ -48,8 +53,18 @@ impl<S: Store> Client<S> {
         }
     }
 
+    /// Keeps some spare room in the output buffer, so that the small packets of a busy
+    /// connection are encoded without a reservation each (the room is reclaimed in place once
+    /// the driver has dropped what it wrote).
+    fn out_room(&mut self) {
+        if self.out.capacity() - self.out.len() < OUT_SPARE {
+            self.out.reserve(OUT_CHUNK);
+        }
+    }
+
     /// Encodes a packet into the output (the packet was validated when it was accepted).
     pub(crate) fn send_packet(&mut self, packet: &Packet, now: Instant) {
+        self.out_room();
         if packet.encode(self.options.version, &mut self.out).is_ok() {
             self.last_sent = now;
         }
@@ -113,6 +128,7 @@ impl<S: Store> Client<S> {
         now: Instant,
     ) -> Result<(), Error> {
         publish.dup = false;
+        self.out_room();
         let max = self.server.topic_alias_maximum;
         if self.options.version == ProtocolVersion::V5 && max > 0 {
             if let Some(&alias) = self.aliases_out.get(&publish.topic) {
@@ -181,6 +197,7 @@ impl<S: Store> Client<S> {
         code: ReasonCode,
         now: Instant,
     ) {
+        self.out_room();
         let mut response = PubResponse::new(packet_id);
         if self.options.version == ProtocolVersion::V5 {
             response.reason_code = code;
