@@ -41,6 +41,18 @@ pub trait Store {
     fn push_outgoing(&mut self, entry: Outgoing);
     /// Removes and returns the entry with `packet_id`.
     fn remove_outgoing(&mut self, packet_id: u16) -> Option<Outgoing>;
+    /// Removes and returns the entry with `packet_id` if `wanted` accepts it (one lookup where
+    /// the store can; the default looks it up, then removes it).
+    fn remove_outgoing_if(
+        &mut self,
+        packet_id: u16,
+        wanted: impl FnOnce(&Outgoing) -> bool,
+    ) -> Option<Outgoing> {
+        if !wanted(self.get_outgoing(packet_id)?) {
+            return None;
+        }
+        self.remove_outgoing(packet_id)
+    }
     /// The entry with `packet_id`.
     fn get_outgoing(&self, packet_id: u16) -> Option<&Outgoing>;
     /// The entries in sending order.
@@ -116,8 +128,26 @@ impl Store for MemoryStore {
     }
 
     fn remove_outgoing(&mut self, packet_id: u16) -> Option<Outgoing> {
+        match self.position(packet_id)? {
+            // Acknowledgements mostly come in sending order.
+            0 => self.outgoing.pop_front(),
+            at => self.outgoing.remove(at),
+        }
+    }
+
+    fn remove_outgoing_if(
+        &mut self,
+        packet_id: u16,
+        wanted: impl FnOnce(&Outgoing) -> bool,
+    ) -> Option<Outgoing> {
         let at = self.position(packet_id)?;
-        self.outgoing.remove(at)
+        if !wanted(self.outgoing.get(at)?) {
+            return None;
+        }
+        match at {
+            0 => self.outgoing.pop_front(),
+            at => self.outgoing.remove(at),
+        }
     }
 
     fn get_outgoing(&self, packet_id: u16) -> Option<&Outgoing> {

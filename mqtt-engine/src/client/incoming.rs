@@ -260,11 +260,13 @@ impl<S: Store> Client<S> {
         reason_code: ReasonCode,
         now: Instant,
     ) -> Result<(), ProtocolError> {
-        match self.store.get_outgoing(packet_id) {
-            Some(Outgoing::Publish(p)) if p.qos == QoS::AtLeastOnce => {}
-            _ => return Err(unknown(PacketType::PubAck, packet_id)),
+        let acked = self.store.remove_outgoing_if(
+            packet_id,
+            |e| matches!(e, Outgoing::Publish(p) if p.qos == QoS::AtLeastOnce),
+        );
+        if acked.is_none() {
+            return Err(unknown(PacketType::PubAck, packet_id));
         }
-        self.store.remove_outgoing(packet_id);
         self.complete(packet_id, reason_code, now);
         Ok(())
     }
