@@ -104,7 +104,7 @@ fn packet(input: &mut Input, version: ProtocolVersion) -> Packet {
             if input.byte() & 1 == 1 {
                 c.password = Some(input.bytes().into());
             }
-            Packet::Connect(c)
+            Packet::from(c)
         }
         4 => {
             let mut r = PubResponse::new(input.u16());
