@@ -37,7 +37,8 @@ impl Requests {
         (ticket, packet_id)
     }
 
-    /// Records the outcome `event` carries, if it ends a request; true for such events.
+    /// Records the outcome `event` carries, if it ends a request; true when a live token's
+    /// request ended (a completion nobody holds a token for wakes nobody).
     pub fn record(&mut self, event: &Event) -> bool {
         let (packet_id, completion) = match event {
             Event::PublishComplete {
@@ -56,10 +57,13 @@ impl Requests {
             }
             _ => return false,
         };
-        if let Some(ticket) = self.waiting.remove(&packet_id) {
-            self.results.insert(ticket, completion);
+        match self.waiting.remove(&packet_id) {
+            Some(ticket) => {
+                self.results.insert(ticket, completion);
+                true
+            }
+            None => false,
         }
-        true
     }
 
     /// True when the outcome of `ticket` is ready.

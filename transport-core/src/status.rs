@@ -64,8 +64,14 @@ impl Status {
     /// Bookkeeping for one engine event; true if waiters should look again. With
     /// `first_fails` a failure stops the client with its cause.
     pub fn record(&mut self, event: &Event, first_fails: bool) -> bool {
-        if self.requests.record(event) {
-            return true;
+        if matches!(
+            event,
+            Event::PublishComplete { .. }
+                | Event::PublishFailed { .. }
+                | Event::Subscribed { .. }
+                | Event::Unsubscribed { .. }
+        ) {
+            return self.requests.record(event);
         }
         match event {
             // The engine has room for a publish again: waiting publishers go on.
@@ -145,6 +151,16 @@ impl Status {
                 .unwrap_or_else(|| "connection closed".into()),
         ))
     }
+}
+
+/// True when, after events, the engine's state may let a waiting caller go on: a publisher
+/// that waits for room (an eighth of the queue free again, see
+/// [`Client::has_room_to_resume`](mqtt_engine::Client::has_room_to_resume)) or a disconnect
+/// that waits for the session to drain. Completions wake only the tokens waiting for them
+/// ([`Status::record`]), so a publisher at a full queue sleeps through a batch of
+/// acknowledgements instead of waking for each.
+pub fn wakes_waiters<S: mqtt_engine::Store>(engine: &mqtt_engine::Client<S>) -> bool {
+    engine.is_idle() || engine.has_room_to_resume(mqtt_proto::QoS::AtMostOnce)
 }
 
 /// A disconnect reason, for a person.

@@ -71,8 +71,8 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
             conn.send(bytes);
         }
     }
-    let mut changed = false;
     let first_fails = shared.config.first_connection_fails(&inner.status);
+    let mut changed = !events.is_empty() && transport_core::wakes_waiters(&inner.engine);
     for e in &events {
         changed |= inner.status.record(e, first_fails);
     }

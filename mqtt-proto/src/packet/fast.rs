@@ -158,6 +158,14 @@ mod tests {
     use super::*;
     use crate::packet::{parse_body, Packet};
 
+    fn version_of(v5: bool) -> ProtocolVersion {
+        if v5 {
+            ProtocolVersion::V5
+        } else {
+            ProtocolVersion::V311
+        }
+    }
+
     /// Both parsers on one body: the same packet or the same error.
     fn agree(first: u8, body: &[u8], version: ProtocolVersion) -> Result<(), TestCaseError> {
         let mut frame = Vec::with_capacity(body.len() + 5);
@@ -264,7 +272,7 @@ mod tests {
             v5 in any::<bool>(),
             max in proptest::option::of(0u32..300),
         ) {
-            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let version = version_of(v5);
             let (mut fast, mut checked) = (bytes::BytesMut::new(), bytes::BytesMut::new());
             let a = publish.encode_within(version, max, &mut fast);
             let b = publish.encode_checked(version, max, &mut checked);
@@ -281,7 +289,7 @@ mod tests {
             prop in any::<bool>(),
         ) {
             use crate::reason::ReasonCode;
-            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let version = version_of(v5);
             let packet = match packet {
                 4 => PacketType::PubAck,
                 5 => PacketType::PubRec,
@@ -319,7 +327,7 @@ mod tests {
             tail in v5_tail(),
             payload in vec(any::<u8>(), 0..8),
         ) {
-            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let version = version_of(v5);
             agree(0x30 | flags, &body, version)?;
             // The same topic followed by an id, a property block and a payload.
             let len = usize::from(u16::from_be_bytes([body[0], body[1]]));
@@ -336,7 +344,7 @@ mod tests {
             v5 in any::<bool>(),
             body in vec(any::<u8>(), 0..5),
         ) {
-            let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
+            let version = version_of(v5);
             let flags = if packet == 6 { 0b0010 } else { 0 };
             agree(packet << 4 | flags, &body, version)?;
             agree(packet << 4 | flags, &[0, 0], version)?;
