@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test set-up on a fresh machine: installs what the tests need (the Debian
-# `mosquitto` broker, started per test by the harness), then runs every test of the workspace.
+# `mosquitto` broker, started per test by the harness; rumqttd, the Rust broker, for MQTT over
+# WebSocket, which mosquitto's Debian build cannot serve), then runs every test of the workspace.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,14 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
         echo "Install it with your package manager, then run this script again." >&2
         exit 1
     fi
+fi
+
+# rumqttd 0.20's lock file pins a `metrics` release that no longer builds with current Rust:
+# installed without --locked (about 4 minutes on 2 cores, once per machine).
+RUMQTTD_VERSION=0.20.0
+if ! "${CARGO_HOME:-$HOME/.cargo}/bin/rumqttd" --version 2>/dev/null | grep -q "$RUMQTTD_VERSION"; then
+    echo "Installing rumqttd $RUMQTTD_VERSION for the WebSocket tests..."
+    cargo install -q rumqttd --version "$RUMQTTD_VERSION"
 fi
 
 cargo test --workspace "$@"

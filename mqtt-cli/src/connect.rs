@@ -145,6 +145,7 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
             host: conn.host.clone(),
             port: conn.port.unwrap_or(if wants_tls { 8883 } else { 1883 }),
             tls: wants_tls,
+            websocket: None,
         },
     };
     let tls = address.tls || wants_tls;

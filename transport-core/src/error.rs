@@ -51,6 +51,18 @@ pub enum Error {
     /// The session file could not be read or written.
     #[error("session store: {0}")]
     Store(std::io::Error),
+    /// The server answered the WebSocket upgrade request with this HTTP status.
+    #[error("WebSocket upgrade refused: HTTP {status} {reason}")]
+    WebSocketRefused {
+        /// HTTP status code.
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+    },
+    /// The WebSocket handshake or connection broke a rule: the server did not accept the `mqtt`
+    /// sub-protocol, sent a text frame, or sent an invalid frame.
+    #[error("WebSocket: {0}")]
+    WebSocket(String),
 }
 
 impl Error {
@@ -74,6 +86,11 @@ impl Error {
             Self::WaitInHandler => Self::WaitInHandler,
             Self::PublishFailed(r) => Self::PublishFailed(r.clone()),
             Self::Store(e) => Self::Store(std::io::Error::new(e.kind(), e.to_string())),
+            Self::WebSocketRefused { status, reason } => Self::WebSocketRefused {
+                status: *status,
+                reason: reason.clone(),
+            },
+            Self::WebSocket(why) => Self::WebSocket(why.clone()),
         }
     }
 }

@@ -36,6 +36,7 @@ mod settings;
 mod status;
 mod store;
 mod tls;
+pub mod websocket;
 
 pub use address::BrokerAddress;
 pub use error::Error;

@@ -32,6 +32,17 @@ pub struct Settings {
     store_path: Option<PathBuf>,
     connect_timeout: Duration,
     retry_first_connection: bool,
+    websocket: WebSocketSettings,
+}
+
+/// What a WebSocket connection adds to the address: the request path (when set, instead of
+/// the address's) and extra HTTP headers for the upgrade request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WebSocketSettings {
+    /// Request path for every `ws://` / `wss://` address, instead of the path in the address.
+    pub(crate) path: Option<String>,
+    /// Extra headers of the upgrade request (bearer tokens, signed headers), in order.
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// Calls `$callback!` with the list of setters: each with its documentation, its arguments,
@@ -82,6 +93,12 @@ macro_rules! for_each_setter {
             /// [`Error::ConnectTimeout`]($crate::Error::ConnectTimeout) then carries the last
             /// failure's cause. Once connected, reconnects always follow the backoff.
             fn retry_first_connection(retry: bool) |s| s.retry_first_connection = retry;
+            /// The request path of `ws://` / `wss://` addresses, instead of the one in the address
+            /// (for tools whose URL path means something else, such as the CLI's topic).
+            fn ws_path(path: &str) |s| s.websocket.path = Some(path.to_string());
+            /// An extra HTTP header on the WebSocket upgrade request (e.g. `Authorization`);
+            /// may be given several times.
+            fn ws_header(name: &str, value: &str) |s| s.websocket.headers.push((name.to_string(), value.to_string()));
             /// Any other engine option (receive maximum, queue limit, in-flight window, topic
             /// aliases, ping timeout…).
             fn options(f: impl FnOnce($crate::Options) -> $crate::Options) |s| s.edit(f);
@@ -157,6 +174,8 @@ pub struct Endpoint {
     pub connect_timeout: Duration,
     /// Retry a first connection that fails, instead of stopping with its cause.
     pub retry_first_connection: bool,
+    /// Extra headers of WebSocket upgrade requests (the path is already in `addresses`).
+    pub ws_headers: Vec<(String, String)>,
 }
 
 impl Endpoint {
@@ -179,6 +198,7 @@ impl Settings {
             store_path: None,
             connect_timeout: Duration::from_secs(10),
             retry_first_connection: false,
+            websocket: WebSocketSettings::default(),
         }
     }
 
@@ -206,11 +226,18 @@ impl Settings {
     /// Checks the settings: parses the addresses, builds the TLS configuration, opens the
     /// session file and creates the engine (which refuses options the protocol forbids).
     pub fn resolve(self) -> Result<Resolved, Error> {
-        let addresses = self
+        let mut addresses = self
             .addresses
             .iter()
             .map(|a| BrokerAddress::parse(a))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(path) = &self.websocket.path {
+            for a in &mut addresses {
+                if let Some(p) = &mut a.websocket {
+                    p.clone_from(path);
+                }
+            }
+        }
         let tls = match (&self.tls, addresses.iter().any(|a| a.tls)) {
             (Some(t), _) => Some(t.client_config()?),
             (None, true) => Some(TlsConfig::webpki_roots().client_config()?),
@@ -228,6 +255,7 @@ impl Settings {
                 tls,
                 connect_timeout: self.connect_timeout,
                 retry_first_connection: self.retry_first_connection,
+                ws_headers: self.websocket.headers,
             },
             engine,
             clock,

@@ -188,6 +188,7 @@ fn connect(shared: &Shared) {
         &address,
         shared.config.tls.as_ref(),
         shared.config.connect_timeout,
+        &shared.config.ws_headers,
     )
     .and_then(|link| Connection::new(link, shared.backlog.clone()));
     let mut inner = lock(&shared.inner);

@@ -29,6 +29,7 @@ mod driver;
 mod link;
 mod router;
 mod token;
+mod ws;
 
 pub use builder::Builder;
 pub use client::Client;

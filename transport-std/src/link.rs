@@ -1,5 +1,5 @@
-//! One network connection to the broker, plain TCP or TLS, shared by the reading driver thread
-//! and the writer thread. TLS state sits behind a mutex held only to encrypt or decrypt, never
+//! One network connection to the broker, plain TCP, TLS or WebSocket (over either), shared by
+//! the reading driver thread and the writing threads. TLS state sits behind a mutex held only to encrypt or decrypt, never
 //! during socket I/O; a second mutex keeps encrypted records in order on the wire.
 
 use std::io::{self, ErrorKind, Read, Write};
@@ -11,6 +11,7 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection};
 use rustls_pki_types::ServerName;
 
+use crate::ws::WsLink;
 use transport_core::BrokerAddress;
 use transport_core::Error;
 
@@ -25,6 +26,8 @@ pub(crate) enum Link {
         /// The read timeout last set, in milliseconds.
         read_timeout_ms: AtomicU64,
     },
+    /// MQTT over WebSocket, over a plain or TLS link.
+    Ws(Box<WsLink>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -36,8 +39,25 @@ fn tls_io(e: rustls::Error) -> io::Error {
 }
 
 impl Link {
-    /// Connects (and completes the TLS handshake) within `timeout`.
+    /// Connects (and completes the TLS handshake and, for `ws://` / `wss://`, the WebSocket
+    /// upgrade with `ws_headers`) within `timeout`.
     pub(crate) fn open(
+        addr: &BrokerAddress,
+        tls: Option<&Arc<ClientConfig>>,
+        timeout: Duration,
+        ws_headers: &[(String, String)],
+    ) -> Result<Self, Error> {
+        let raw = Self::open_raw(addr, tls, timeout)?;
+        if addr.websocket.is_none() {
+            return Ok(raw);
+        }
+        raw.socket().set_read_timeout(Some(timeout))?;
+        let ws = WsLink::upgrade(raw, addr, ws_headers)?;
+        ws.raw().socket().set_read_timeout(None)?;
+        Ok(Self::Ws(Box::new(ws)))
+    }
+
+    fn open_raw(
         addr: &BrokerAddress,
         tls: Option<&Arc<ClientConfig>>,
         timeout: Duration,
@@ -101,6 +121,7 @@ impl Link {
     fn socket(&self) -> &TcpStream {
         match self {
             Self::Plain(s, _) | Self::Tls { sock: s, .. } => s,
+            Self::Ws(ws) => ws.raw().socket(),
         }
     }
 
@@ -110,6 +131,7 @@ impl Link {
             | Self::Tls {
                 read_timeout_ms: t, ..
             } => t,
+            Self::Ws(ws) => ws.raw().read_timeout_ms(),
         }
     }
 
@@ -135,6 +157,7 @@ impl Link {
     pub(crate) fn read(&self, out: &mut [u8]) -> io::Result<usize> {
         match self {
             Self::Plain(s, _) => (&*s).read(out),
+            Self::Ws(ws) => ws.read(out),
             Self::Tls {
                 sock,
                 conn,
@@ -178,6 +201,7 @@ impl Link {
     pub(crate) fn write_all(&self, data: &[u8]) -> io::Result<()> {
         match self {
             Self::Plain(s, _) => (&*s).write_all(data),
+            Self::Ws(ws) => ws.write_all(data),
             Self::Tls {
                 sock,
                 conn,
@@ -199,6 +223,10 @@ impl Link {
 
     /// Closes both directions, which also wakes a blocked reader.
     pub(crate) fn shutdown(&self) {
+        if let Self::Ws(ws) = self {
+            ws.shutdown();
+            return;
+        }
         if let Self::Tls {
             sock,
             conn,

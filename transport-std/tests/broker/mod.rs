@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod fault_proxy;
+pub mod rumqttd;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
