@@ -353,8 +353,17 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
 }
 
 async fn open(shared: &Shared, address: BrokerAddress) -> Result<BoxStream, Error> {
+    let stream = open_raw(shared, &address).await?;
+    if address.websocket.is_none() {
+        return Ok(stream);
+    }
+    crate::ws::upgrade(stream, &address, &shared.config.ws_headers).await
+}
+
+/// The byte stream under MQTT (or under its WebSocket): TCP, TLS, or the application's own.
+async fn open_raw(shared: &Shared, address: &BrokerAddress) -> Result<BoxStream, Error> {
     if let Some(connector) = &shared.connector {
-        return Ok(connector(address).await?);
+        return Ok(connector(address.clone()).await?);
     }
     let tcp = smol::net::TcpStream::connect((address.host.as_str(), address.port)).await?;
     tcp.set_nodelay(true)?;

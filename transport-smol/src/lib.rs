@@ -31,6 +31,7 @@ mod builder;
 mod client;
 mod driver;
 mod token;
+mod ws;
 
 pub use builder::Builder;
 pub use client::{BoxStream, Client, Connector, Payload, Stream};

@@ -84,13 +84,11 @@ fn wss_verifies_the_broker_certificate() {
         .build()
         .expect("build");
     let (got, handler) = collector();
-    client
+    let token = client
         .subscribe("wss/echo", QoS::AtLeastOnce, handler)
         .expect("subscribe");
     client.connect().expect("connect over wss://");
-    wait_until(T, || client.is_connected());
-    // The subscription is sent right after CONNACK; wait for it before publishing to ourselves.
-    std::thread::sleep(Duration::from_millis(200));
+    token.wait(T).expect("suback");
     client
         .publish("wss/echo", "over TLS", QoS::AtLeastOnce)
         .expect("publish")
@@ -214,4 +212,65 @@ fn a_refused_upgrade_is_a_typed_error() {
     });
     let client = ws_client(&format!("ws://127.0.0.1:{port}/"), "closed");
     assert!(client.connect().is_err());
+}
+
+#[test]
+fn a_connection_cut_mid_stream_loses_nothing() {
+    const COUNT: usize = 2_000;
+    let broker = Rumqttd::start(None);
+    let proxy = broker::Proxy::start(broker.ws_port);
+    let sub = ws_client(&broker.ws_url("/mqtt"), "cut-sub");
+    let (got, handler) = collector();
+    let token = sub
+        .subscribe("cut/#", QoS::AtLeastOnce, handler)
+        .expect("subscribe");
+    sub.connect().expect("connect");
+    token.wait(T).expect("suback");
+    let publisher = Client::builder(&format!("ws://127.0.0.1:{}/mqtt", proxy.port))
+        .client_id("cut-pub")
+        .protocol(ProtocolVersion::V311)
+        .clean_session(false)
+        .build()
+        .expect("build");
+    let events = publisher.events(4096);
+    publisher.connect().expect("connect");
+    let mut tokens = std::collections::VecDeque::new();
+    for i in 0..COUNT {
+        if i == COUNT / 3 || i == 2 * COUNT / 3 {
+            // Once the connection carries traffic (the message published 100 before this one
+            // is acknowledged), every WebSocket through the proxy is closed.
+            while tokens.len() > 100 {
+                let t: transport_std::PublishToken = tokens.pop_front().expect("token");
+                if tokens.len() == 100 {
+                    t.wait(T).expect("acknowledged before the cut");
+                }
+            }
+            proxy.cut();
+        }
+        let token = publisher
+            .publish("cut/x", format!("{i}"), QoS::AtLeastOnce)
+            .expect("publish");
+        tokens.push_back(token);
+    }
+    let distinct = || {
+        got.lock()
+            .expect("lock")
+            .iter()
+            .map(|m| m.payload_str().unwrap_or_default().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || distinct() == COUNT),
+        "distinct messages received after two cuts: {}",
+        distinct()
+    );
+    let connections = events
+        .try_iter()
+        .filter(|e| matches!(e, transport_std::Event::Connected(_)))
+        .count();
+    assert!(
+        connections >= 3,
+        "the cuts closed the WebSocket: {connections} connections"
+    );
 }
