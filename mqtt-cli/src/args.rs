@@ -87,6 +87,12 @@ pub struct Connection {
     /// DANGER: do not verify the broker's certificate (encrypted but not authenticated).
     #[arg(long)]
     pub insecure: bool,
+    /// WebSocket request path for a ws:// or wss:// URL (whose own path is the topic).
+    #[arg(long = "ws-path", default_value = "/mqtt")]
+    pub ws_path: String,
+    /// Extra HTTP header for the WebSocket upgrade, as 'Name: value' (repeatable).
+    #[arg(long = "ws-header")]
+    pub ws_headers: Vec<String>,
     /// Last will topic.
     #[arg(long = "will-topic")]
     pub will_topic: Option<String>,
@@ -136,7 +142,7 @@ pub struct PubArgs {
     /// Retain the message.
     #[arg(short = 'r', long)]
     pub retain: bool,
-    /// Broker URL with the topic as path: mqtt[s]://[user[:pass]@]host[:port]/topic
+    /// Broker URL with the topic as path: mqtt[s]:// or ws[s]://[user[:pass]@]host[:port]/topic
     pub url: Option<String>,
 }
 
@@ -169,7 +175,7 @@ pub struct SubArgs {
     /// Do not print retained messages sent at subscription time.
     #[arg(short = 'R', long = "no-retained")]
     pub no_retained: bool,
-    /// Broker URL with the topic filter as path: mqtt[s]://host[:port]/filter
+    /// Broker URL with the topic filter as path: mqtt[s]:// or ws[s]://host[:port]/filter
     pub url: Option<String>,
 }
 
@@ -218,7 +224,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Run against this broker instead of a local one (host or mqtt[s]:// URL).
+    /// Run against this broker instead of a local one (host, or an mqtt[s]:// or ws[s]:// URL whose path is the WebSocket path).
     #[arg(short = 'h', long)]
     pub host: Option<String>,
     /// Port of --host.
@@ -227,4 +233,12 @@ pub struct DemoArgs {
     /// Use the built-in demo broker even when mosquitto is installed.
     #[arg(long = "builtin-broker")]
     pub builtin_broker: bool,
+    /// MQTT version (some brokers' WebSocket listeners speak only 3.1.1).
+    #[arg(
+        short = 'V',
+        long = "protocol-version",
+        value_enum,
+        default_value = "5"
+    )]
+    pub protocol_version: Version,
 }

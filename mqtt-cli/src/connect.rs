@@ -102,7 +102,8 @@ pub fn qos(level: u8) -> QoS {
     }
 }
 
-/// Parts of an `mqtt[s]://[user[:pass]@]host[:port]/path` URL.
+/// Parts of an `mqtt[s]://` or `ws[s]://` `[user[:pass]@]host[:port]/path` URL (the path is
+/// the topic; the WebSocket path comes from `--ws-path`).
 pub struct Url {
     pub address: BrokerAddress,
     pub user: Option<(String, Option<String>)>,
@@ -150,7 +151,12 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
     };
     let tls = address.tls || wants_tls;
     let target = format!("{}:{}", address.host, address.port);
-    let scheme = if tls { "mqtts" } else { "mqtt" };
+    let scheme = match (address.websocket.is_some(), tls) {
+        (false, false) => "mqtt",
+        (false, true) => "mqtts",
+        (true, false) => "ws",
+        (true, true) => "wss",
+    };
     let host = if address.host.contains(':') {
         format!("[{}]", address.host)
     } else {
@@ -171,6 +177,15 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
     }
     if let Some(id) = &conn.id {
         builder = builder.client_id(id);
+    }
+    if address.websocket.is_some() {
+        builder = builder.ws_path(&conn.ws_path);
+        for header in &conn.ws_headers {
+            let (name, value) = header.split_once(':').ok_or_else(|| {
+                Failure::usage(format!("--ws-header {header:?}: use 'Name: value'"))
+            })?;
+            builder = builder.ws_header(name.trim(), value.trim());
+        }
     }
     let credentials = match url.and_then(|u| u.user.clone()) {
         Some((user, pass)) => Some((user, pass.or_else(|| conn.password.clone()))),

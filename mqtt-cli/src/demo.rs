@@ -114,12 +114,24 @@ fn fail(what: &str) -> Failure {
 pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     println!("mqtt demo: the tutorial, end to end");
     let (url, _broker) = match &args.host {
-        Some(host) if host.contains("://") => (parse_url(host)?.address.to_string(), None),
+        Some(host) if host.contains("://") => {
+            let url = parse_url(host)?;
+            let mut address = url.address;
+            if address.websocket.is_some() {
+                // In the demo the URL's path is the WebSocket path, not a topic.
+                address.websocket = Some(format!("/{}", url.path.unwrap_or_default()));
+            }
+            (address.to_string(), None)
+        }
         Some(host) => (format!("mqtt://{host}:{}", args.port.unwrap_or(1883)), None),
         None => {
             let (url, broker) = local_broker(args.builtin_broker)?;
             (url, Some(broker))
         }
+    };
+    let version = match args.protocol_version {
+        crate::args::Version::V311 => transport_std::ProtocolVersion::V311,
+        crate::args::Version::V5 => transport_std::ProtocolVersion::V5,
     };
     let run_id = std::process::id();
     let sub_id = format!("demo-subscriber-{run_id}");
@@ -129,6 +141,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     step(1, &format!("subscriber {sub_id} connects with a persistent session and a handler on {prefix}/sensors/#"));
     let (tx, rx) = mpsc::channel::<Message>();
     let subscriber = Client::builder(&url)
+        .protocol(version)
         .client_id(&sub_id)
         .clean_session(false)
         .build()
@@ -148,6 +161,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
 
     step(2, "a publisher sends {\"value\":42} as JSON at QoS 1");
     let publisher = Client::builder(&url)
+        .protocol(version)
         .client_id(&format!("demo-publisher-{run_id}"))
         .build()
         .map_err(error)?;
@@ -194,6 +208,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
 
     step(4, "the subscriber comes back with the same client id; its handler is registered before connecting");
     let again = Client::builder(&url)
+        .protocol(version)
         .client_id(&sub_id)
         .clean_session(false)
         .build()
@@ -247,6 +262,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
 
     // Leave nothing behind on the broker.
     let cleanup = Client::builder(&url)
+        .protocol(version)
         .client_id(&sub_id)
         .clean_session(true)
         .build()

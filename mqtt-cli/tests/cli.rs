@@ -369,3 +369,48 @@ fn bench_both_reports_rates_and_latency_as_json() {
     assert_eq!(v["received"], 1000);
     assert!(v["latency_us"]["p99"].as_u64().is_some());
 }
+
+#[test]
+fn websocket_urls_for_pub_sub_and_the_demo() {
+    // rumqttd's WebSocket listener (MQTT 3.1.1): the URL's path is the topic for pub/sub, the
+    // WebSocket path comes from --ws-path; for the demo the URL's path is the WebSocket path.
+    let broker = broker::rumqttd::Rumqttd::start(None);
+    let base = format!("ws://127.0.0.1:{}", broker.ws_port);
+    let sub = spawn_subscribed(mqtt().args([
+        "sub",
+        "-d",
+        "-V",
+        "311",
+        "-C",
+        "1",
+        "-v",
+        "--ws-path",
+        "/mqtt",
+        &format!("{base}/ws/cli"),
+    ]));
+    let out = mqtt()
+        .args(["pub", "-V", "311", "-q", "1", "-m", "over a WebSocket"])
+        .args(["--ws-header", "X-Test: 1", &format!("{base}/ws/cli")])
+        .output()
+        .expect("run pub");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = finish(sub);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ws/cli over a WebSocket"
+    );
+    let out = mqtt()
+        .args(["demo", "-V", "311", "-h", &format!("{base}/mqtt")])
+        .output()
+        .expect("run demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demo failed: {text}");
+    assert!(
+        text.contains("offline message delivered on reconnect"),
+        "{text}"
+    );
+}
