@@ -137,6 +137,21 @@ pub fn parse_url(url: &str) -> Result<Url, Failure> {
     })
 }
 
+/// The WebSocket path and upgrade headers of the flags.
+fn websocket(
+    mut builder: transport_std::Builder,
+    conn: &Connection,
+) -> Result<transport_std::Builder, Failure> {
+    builder = builder.ws_path(&conn.ws_path);
+    for header in &conn.ws_headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| Failure::usage(format!("--ws-header {header:?}: use 'Name: value'")))?;
+        builder = builder.ws_header(name.trim(), value.trim());
+    }
+    Ok(builder)
+}
+
 /// The client for these flags (and URL, which overrides host, port and credentials).
 pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), Failure> {
     let wants_tls = conn.tls || conn.cafile.is_some() || conn.cert.is_some() || conn.insecure;
@@ -179,13 +194,7 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
         builder = builder.client_id(id);
     }
     if address.websocket.is_some() {
-        builder = builder.ws_path(&conn.ws_path);
-        for header in &conn.ws_headers {
-            let (name, value) = header.split_once(':').ok_or_else(|| {
-                Failure::usage(format!("--ws-header {header:?}: use 'Name: value'"))
-            })?;
-            builder = builder.ws_header(name.trim(), value.trim());
-        }
+        builder = websocket(builder, conn)?;
     }
     let credentials = match url.and_then(|u| u.user.clone()) {
         Some((user, pass)) => Some((user, pass.or_else(|| conn.password.clone()))),
