@@ -23,11 +23,13 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
 fi
 
 # rumqttd 0.20's lock file pins a `metrics` release that no longer builds with current Rust:
-# installed without --locked (about 4 minutes on 2 cores, once per machine).
+# installed without --locked (about 4 minutes on 2 cores, once per machine), with client
+# certificate verification for the wss:// client-certificate test.
 RUMQTTD_VERSION=0.20.0
-if ! "${CARGO_HOME:-$HOME/.cargo}/bin/rumqttd" --version 2>/dev/null | grep -q "$RUMQTTD_VERSION"; then
+CRATES2="${CARGO_HOME:-$HOME/.cargo}/.crates2.json"
+if ! grep -q "\"rumqttd $RUMQTTD_VERSION [^}]*verify-client-cert" "$CRATES2" 2>/dev/null; then
     echo "Installing rumqttd $RUMQTTD_VERSION for the WebSocket tests..."
-    cargo install -q rumqttd --version "$RUMQTTD_VERSION"
+    cargo install -q rumqttd --version "$RUMQTTD_VERSION" --features verify-client-cert --force
 fi
 
 cargo test --workspace "$@"

@@ -9,6 +9,7 @@ mod broker;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use broker::fault_proxy::{FaultKind, FaultPlan, FaultProxy};
 use broker::rumqttd::Rumqttd;
 use broker::{Pki, Proxy, T};
 use transport_smol::{Client, Error, ProtocolVersion, QoS, ReasonCode, TlsConfig};
@@ -82,7 +83,12 @@ fn wss_verifies_the_broker_certificate() {
         let client = Client::builder(&url)
             .client_id("awss-ok")
             .protocol(ProtocolVersion::V311)
-            .tls(TlsConfig::from_pem(&pki.ca_pem).expect("ca"))
+            .tls(
+                TlsConfig::from_pem(&pki.ca_pem)
+                    .expect("ca")
+                    .client_cert(&pki.client_cert_pem, &pki.client_key_pem)
+                    .expect("client cert"),
+            )
             .build()
             .expect("build");
         client.connect().await.expect("connect over wss://");
@@ -97,6 +103,11 @@ fn wss_verifies_the_broker_certificate() {
         let untrusted = Client::builder(&url)
             .client_id("awss-untrusted")
             .protocol(ProtocolVersion::V311)
+            .tls(
+                TlsConfig::webpki_roots()
+                    .client_cert(&pki.client_cert_pem, &pki.client_key_pem)
+                    .expect("client cert"),
+            )
             .build()
             .expect("build");
         match untrusted.connect().await {
@@ -219,6 +230,75 @@ fn a_connection_cut_mid_stream_loses_nothing() {
         assert!(
             connections >= 3,
             "the cuts closed the WebSocket: {connections} connections"
+        );
+    });
+}
+
+#[test]
+fn the_chaos_proxy_aborting_and_closing_websockets_loses_nothing() {
+    // Seeded: the same faults at the same moments on every run (see the proxy's log on failure).
+    const COUNT: usize = 3_000;
+    let broker = Rumqttd::start(None);
+    let plan = FaultPlan {
+        seed: 14,
+        mean_interval: Duration::from_millis(150),
+        faults: vec![(2, FaultKind::Abort), (1, FaultKind::Close)],
+    };
+    let proxy = FaultProxy::start_disarmed(broker.ws_port, plan);
+    smol::block_on(async {
+        let sub = ws_client(&broker.ws_url("/mqtt"), "achaos-sub");
+        let (token, messages) = sub
+            .subscribe_channel("achaos/#", QoS::AtLeastOnce, 1024)
+            .expect("subscribe");
+        sub.connect().await.expect("connect");
+        token.wait(T).await.expect("suback");
+        let publisher = Client::builder(&format!("ws://127.0.0.1:{}/mqtt", proxy.port))
+            .client_id("achaos-pub")
+            .protocol(ProtocolVersion::V311)
+            .clean_session(false)
+            .build()
+            .expect("build");
+        publisher.connect().await.expect("connect");
+        let counter = smol::spawn(async move {
+            let mut got = BTreeSet::new();
+            while got.len() < COUNT {
+                let Ok(m) = messages.recv().await else { break };
+                got.insert(m.payload_str().unwrap_or_default().to_string());
+            }
+            got.len()
+        });
+        proxy.arm();
+        for i in 0..COUNT {
+            if i % 50 == 0 {
+                smol::Timer::after(Duration::from_millis(20)).await; // a stream, not a burst
+            }
+            publisher
+                .publish("achaos/x", format!("{i}"), QoS::AtLeastOnce)
+                .await
+                .expect("publish");
+        }
+        proxy.calm();
+        eprintln!(
+            "chaos over WebSocket: {} faults hit a connection, {} connections",
+            proxy.faults(),
+            proxy.connections()
+        );
+        let received = smol::future::or(counter, async {
+            smol::Timer::after(Duration::from_secs(30)).await;
+            0
+        })
+        .await;
+        assert_eq!(
+            received,
+            COUNT,
+            "distinct messages received; faults:\n{}",
+            proxy.describe()
+        );
+        assert!(
+            proxy.faults() >= 3,
+            "faults that hit a connection: {}\n{}",
+            proxy.faults(),
+            proxy.describe()
         );
     });
 }

@@ -72,6 +72,14 @@ fn qos_0_1_2_both_ways_and_a_packet_larger_than_a_frame() {
     sub.disconnect(T).expect("disconnect");
 }
 
+/// Our test CA as the only root, and a client certificate it signed.
+fn trusting_ca_with_client_cert(pki: &Pki) -> TlsConfig {
+    TlsConfig::from_pem(&pki.ca_pem)
+        .expect("ca")
+        .client_cert(&pki.client_cert_pem, &pki.client_key_pem)
+        .expect("client cert")
+}
+
 #[test]
 fn wss_verifies_the_broker_certificate() {
     let pki = Pki::generate();
@@ -80,7 +88,7 @@ fn wss_verifies_the_broker_certificate() {
     let client = Client::builder(&url)
         .client_id("wss-ok")
         .protocol(ProtocolVersion::V311)
-        .tls(TlsConfig::from_pem(&pki.ca_pem).expect("ca"))
+        .tls(trusting_ca_with_client_cert(&pki))
         .build()
         .expect("build");
     let (got, handler) = collector();
@@ -101,12 +109,49 @@ fn wss_verifies_the_broker_certificate() {
     let untrusted = Client::builder(&url)
         .client_id("wss-untrusted")
         .protocol(ProtocolVersion::V311)
+        .tls(
+            TlsConfig::webpki_roots()
+                .client_cert(&pki.client_cert_pem, &pki.client_key_pem)
+                .expect("client cert"),
+        )
         .build()
         .expect("build");
     match untrusted.connect() {
         Err(Error::Tls(_)) => {}
         other => panic!("expected a TLS error, got {other:?}"),
     }
+}
+
+#[test]
+fn wss_presents_a_client_certificate() {
+    let pki = Pki::generate();
+    let broker = Rumqttd::start(Some(pki.broker_files(true)));
+    let url = format!("wss://localhost:{}/mqtt", broker.ws_port);
+    let with_cert = Client::builder(&url)
+        .client_id("wss-client-cert")
+        .protocol(ProtocolVersion::V311)
+        .tls(trusting_ca_with_client_cert(&pki))
+        .build()
+        .expect("build");
+    with_cert
+        .connect()
+        .expect("connect with a client certificate");
+    with_cert
+        .publish("wss/cert", "signed", QoS::AtLeastOnce)
+        .expect("publish")
+        .wait(T)
+        .expect("ack");
+    with_cert.disconnect(T).expect("disconnect");
+    let without = Client::builder(&url)
+        .client_id("wss-no-cert")
+        .protocol(ProtocolVersion::V311)
+        .tls(TlsConfig::from_pem(&pki.ca_pem).expect("ca"))
+        .build()
+        .expect("build");
+    assert!(
+        without.connect().is_err(),
+        "the broker requires a client certificate"
+    );
 }
 
 #[test]
@@ -272,5 +317,44 @@ fn a_connection_cut_mid_stream_loses_nothing() {
     assert!(
         connections >= 3,
         "the cuts closed the WebSocket: {connections} connections"
+    );
+}
+
+#[test]
+fn a_text_frame_from_the_server_ends_the_connection_with_a_typed_error() {
+    // A peer that completes the upgrade (accepting `mqtt`) and then sends a text frame, which
+    // MQTT never does: not a broker, the one misbehaviour no real broker shows on demand.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let accept_mqtt =
+            |_: &tungstenite::handshake::server::Request,
+             mut response: tungstenite::handshake::server::Response| {
+                response
+                    .headers_mut()
+                    .insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("header"));
+                Ok(response)
+            };
+        let Ok(mut ws) = tungstenite::accept_hdr(stream, accept_mqtt) else {
+            return;
+        };
+        let _ = ws.read(); // the CONNECT
+        let _ = ws.send(tungstenite::Message::Text("not MQTT".into()));
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let client = Client::builder(&format!("ws://127.0.0.1:{port}/mqtt"))
+        .client_id("text-frame")
+        .protocol(ProtocolVersion::V311)
+        .build()
+        .expect("build");
+    let error = client
+        .connect()
+        .expect_err("a text frame is a protocol error");
+    assert!(
+        error.to_string().contains("text frame"),
+        "the error names the text frame: {error}"
     );
 }

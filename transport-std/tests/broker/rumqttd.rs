@@ -25,8 +25,8 @@ fn binary() -> PathBuf {
     panic!("rumqttd not found: these tests need it (run ./scripts/test.sh, which installs it with `cargo install rumqttd`)");
 }
 
-/// rumqttd with a WebSocket listener (`ws_port`, TLS when `tls` is given) and a plain MQTT
-/// 3.1.1 listener (`tcp_port`) next to it.
+/// rumqttd with a WebSocket listener (`ws_port`, TLS when `tls` is given, client certificates
+/// then required) and a plain MQTT 3.1.1 listener (`tcp_port`) next to it.
 pub struct Rumqttd {
     child: Child,
     pub ws_port: u16,
@@ -70,6 +70,9 @@ impl Rumqttd {
             let _ = writeln!(conf, "[ws.1.tls]");
             let _ = writeln!(conf, "certpath = {:?}", tls.cert.display().to_string());
             let _ = writeln!(conf, "keypath = {:?}", tls.key.display().to_string());
+            // Built with `verify-client-cert` (scripts/test.sh), rumqttd always asks clients
+            // for a certificate signed by this CA.
+            let _ = writeln!(conf, "capath = {:?}", tls.ca.display().to_string());
         }
         connections(&mut conf, "ws.1");
         let path = dir.path("rumqttd.toml");
