@@ -321,6 +321,7 @@ fn a_connection_cut_mid_stream_loses_nothing() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
 fn a_text_frame_from_the_server_ends_the_connection_with_a_typed_error() {
     // A peer that completes the upgrade (accepting `mqtt`) and then sends a text frame, which
     // MQTT never does: not a broker, the one misbehaviour no real broker shows on demand.
