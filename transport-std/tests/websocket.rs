@@ -321,6 +321,24 @@ fn a_connection_cut_mid_stream_loses_nothing() {
 }
 
 #[test]
+fn an_upgrade_without_the_mqtt_sub_protocol_is_a_typed_error() {
+    // A WebSocket server that answers the upgrade but does not accept `mqtt`.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let _ = tungstenite::accept(stream);
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    let client = ws_client(&format!("ws://127.0.0.1:{port}/mqtt"), "no-subprotocol");
+    match client.connect() {
+        Err(Error::WebSocket(why)) => assert!(why.contains("sub-protocol"), "{why}"),
+        other => panic!("expected Error::WebSocket, got {other:?}"),
+    }
+}
+
+#[test]
 #[allow(clippy::result_large_err)] // the callback's signature is tungstenite's
 fn a_text_frame_from_the_server_ends_the_connection_with_a_typed_error() {
     // A peer that completes the upgrade (accepting `mqtt`) and then sends a text frame, which
