@@ -41,12 +41,23 @@ impl Drop for TempDir {
     }
 }
 
+/// A loopback port nobody listens on, never the same twice in this process: tests run in
+/// parallel threads, and the system may hand a port just released to the next caller (two
+/// brokers of concurrent tests would then race for it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut given = GIVEN.lock().expect("lock");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn mosquitto_binary() -> PathBuf {

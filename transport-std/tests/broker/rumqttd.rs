@@ -85,7 +85,7 @@ impl Rumqttd {
             .stderr(log)
             .spawn()
             .expect("rumqttd starts");
-        let broker = Self {
+        let mut broker = Self {
             child,
             ws_port,
             tcp_port,
@@ -96,6 +96,9 @@ impl Rumqttd {
             .iter()
             .any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err())
         {
+            if let Ok(Some(status)) = broker.child.try_wait() {
+                panic!("rumqttd exited with {status}; log:\n{}", broker.log());
+            }
             assert!(
                 Instant::now() < deadline,
                 "rumqttd did not open its ports: {}",
