@@ -238,7 +238,6 @@ impl Client {
     /// [`Client::publish`] does.
     pub async fn publish_message(&self, publish: Publish) -> Result<Token<ReasonCode>, Error> {
         let qos = publish.qos;
-        let mut waited = false;
         loop {
             let listener = self.shared.changed.listen();
             {
@@ -251,16 +250,11 @@ impl Client {
                 }
                 let written =
                     inner.outbox_bytes <= OUTBOX_LIMIT || inner.status.connected.is_none();
-                let room = if waited {
-                    inner.engine.has_room_to_resume(qos)
-                } else {
-                    inner.engine.has_room(qos)
-                };
+                let room = inner.engine.has_room(qos);
                 if (written && room) || !inner.running {
                     return self.publish_locked(inner, publish);
                 }
             }
-            waited = true;
             // Woken by the engine's `PublishReady`, a written outbox, a stop or a fatal error.
             listener.await;
         }
