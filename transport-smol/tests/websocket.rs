@@ -169,34 +169,47 @@ fn a_persistent_session_resumes_over_websocket() {
     });
 }
 
+/// A subscriber on `filter` over `url` and a task counting the distinct payloads it receives
+/// (up to `count`); and a persistent-session publisher through the proxy on `proxy_port`.
+async fn subscriber_and_publisher(
+    url: &str,
+    proxy_port: u16,
+    name: &str,
+    count: usize,
+) -> (Client, Client, smol::Task<usize>) {
+    let sub = ws_client(url, &format!("{name}-sub"));
+    let (token, messages) = sub
+        .subscribe_channel(&format!("{name}/#"), QoS::AtLeastOnce, 1024)
+        .expect("subscribe");
+    sub.connect().await.expect("connect");
+    token.wait(T).await.expect("suback");
+    let publisher = Client::builder(&format!("ws://127.0.0.1:{proxy_port}/mqtt"))
+        .client_id(&format!("{name}-pub"))
+        .protocol(ProtocolVersion::V311)
+        .clean_session(false)
+        .build()
+        .expect("build");
+    let counter = smol::spawn(async move {
+        let mut got = BTreeSet::new();
+        while got.len() < count {
+            let Ok(m) = messages.recv().await else { break };
+            got.insert(m.payload_str().unwrap_or_default().to_string());
+        }
+        got.len()
+    });
+    (sub, publisher, counter)
+}
+
 #[test]
 fn a_connection_cut_mid_stream_loses_nothing() {
     const COUNT: usize = 2_000;
     let broker = Rumqttd::start(None);
     let proxy = Proxy::start(broker.ws_port);
     smol::block_on(async {
-        let sub = ws_client(&broker.ws_url("/mqtt"), "acut-sub");
-        let (token, messages) = sub
-            .subscribe_channel("acut/#", QoS::AtLeastOnce, 1024)
-            .expect("subscribe");
-        sub.connect().await.expect("connect");
-        token.wait(T).await.expect("suback");
-        let publisher = Client::builder(&format!("ws://127.0.0.1:{}/mqtt", proxy.port))
-            .client_id("acut-pub")
-            .protocol(ProtocolVersion::V311)
-            .clean_session(false)
-            .build()
-            .expect("build");
+        let (_sub, publisher, counter) =
+            subscriber_and_publisher(&broker.ws_url("/mqtt"), proxy.port, "acut", COUNT).await;
         let events = publisher.events(4096);
         publisher.connect().await.expect("connect");
-        let counter = smol::spawn(async move {
-            let mut got = BTreeSet::new();
-            while got.len() < COUNT {
-                let Ok(m) = messages.recv().await else { break };
-                got.insert(m.payload_str().unwrap_or_default().to_string());
-            }
-            got.len()
-        });
         let mut tokens = std::collections::VecDeque::new();
         for i in 0..COUNT {
             if i == COUNT / 3 || i == 2 * COUNT / 3 {
@@ -246,27 +259,9 @@ fn the_chaos_proxy_aborting_and_closing_websockets_loses_nothing() {
     };
     let proxy = FaultProxy::start_disarmed(broker.ws_port, plan);
     smol::block_on(async {
-        let sub = ws_client(&broker.ws_url("/mqtt"), "achaos-sub");
-        let (token, messages) = sub
-            .subscribe_channel("achaos/#", QoS::AtLeastOnce, 1024)
-            .expect("subscribe");
-        sub.connect().await.expect("connect");
-        token.wait(T).await.expect("suback");
-        let publisher = Client::builder(&format!("ws://127.0.0.1:{}/mqtt", proxy.port))
-            .client_id("achaos-pub")
-            .protocol(ProtocolVersion::V311)
-            .clean_session(false)
-            .build()
-            .expect("build");
+        let (_sub, publisher, counter) =
+            subscriber_and_publisher(&broker.ws_url("/mqtt"), proxy.port, "achaos", COUNT).await;
         publisher.connect().await.expect("connect");
-        let counter = smol::spawn(async move {
-            let mut got = BTreeSet::new();
-            while got.len() < COUNT {
-                let Ok(m) = messages.recv().await else { break };
-                got.insert(m.payload_str().unwrap_or_default().to_string());
-            }
-            got.len()
-        });
         proxy.arm();
         for i in 0..COUNT {
             if i % 50 == 0 {
