@@ -128,11 +128,7 @@ impl Store for MemoryStore {
     }
 
     fn remove_outgoing(&mut self, packet_id: u16) -> Option<Outgoing> {
-        match self.position(packet_id)? {
-            // Acknowledgements mostly come in sending order.
-            0 => self.outgoing.pop_front(),
-            at => self.outgoing.remove(at),
-        }
+        self.remove_outgoing_if(packet_id, |_| true)
     }
 
     fn remove_outgoing_if(
@@ -145,6 +141,7 @@ impl Store for MemoryStore {
             return None;
         }
         match at {
+            // Acknowledgements mostly come in sending order.
             0 => self.outgoing.pop_front(),
             at => self.outgoing.remove(at),
         }

@@ -37,6 +37,18 @@ impl Requests {
         (ticket, packet_id)
     }
 
+    /// True for an event that ends a publish, subscribe or unsubscribe (whether or not a token
+    /// waits for it).
+    pub fn ends_a_request(event: &Event) -> bool {
+        matches!(
+            event,
+            Event::PublishComplete { .. }
+                | Event::PublishFailed { .. }
+                | Event::Subscribed { .. }
+                | Event::Unsubscribed { .. }
+        )
+    }
+
     /// Records the outcome `event` carries, if it ends a request; true when a live token's
     /// request ended (a completion nobody holds a token for wakes nobody).
     pub fn record(&mut self, event: &Event) -> bool {

@@ -64,13 +64,7 @@ impl Status {
     /// Bookkeeping for one engine event; true if waiters should look again. With
     /// `first_fails` a failure stops the client with its cause.
     pub fn record(&mut self, event: &Event, first_fails: bool) -> bool {
-        if matches!(
-            event,
-            Event::PublishComplete { .. }
-                | Event::PublishFailed { .. }
-                | Event::Subscribed { .. }
-                | Event::Unsubscribed { .. }
-        ) {
+        if Requests::ends_a_request(event) {
             return self.requests.record(event);
         }
         match event {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mqtt_engine::{Event, Output, State};
 use smol::io::{AsyncRead, AsyncWriteExt};
-use transport_core::{BrokerAddress, Error, Message};
+use transport_core::{BrokerAddress, Error, Message, Requests};
 
 use crate::client::{lock, BoxStream, Inner, Shared};
 
@@ -50,7 +50,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     // costs no system call).
     let mut changed = false;
     for e in &events {
-        changed |= inner.status.record(e, first_fails) || completes_a_request(e);
+        changed |= inner.status.record(e, first_fails) || Requests::ends_a_request(e);
     }
     if changed {
         shared.changed.notify(usize::MAX);
@@ -353,17 +353,6 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
     shared.changed.notify(usize::MAX);
     route(shared, routed).await;
     opened.ok()
-}
-
-/// An event that ends a publish, subscribe or unsubscribe.
-fn completes_a_request(e: &Event) -> bool {
-    matches!(
-        e,
-        Event::PublishComplete { .. }
-            | Event::PublishFailed { .. }
-            | Event::Subscribed { .. }
-            | Event::Unsubscribed { .. }
-    )
 }
 
 async fn open(shared: &Shared, address: BrokerAddress) -> Result<BoxStream, Error> {
