@@ -166,18 +166,9 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
     };
     let tls = address.tls || wants_tls;
     let target = format!("{}:{}", address.host, address.port);
-    let scheme = match (address.websocket.is_some(), tls) {
-        (false, false) => "mqtt",
-        (false, true) => "mqtts",
-        (true, false) => "ws",
-        (true, true) => "wss",
-    };
-    let host = if address.host.contains(':') {
-        format!("[{}]", address.host)
-    } else {
-        address.host.clone()
-    };
-    let mut builder = Client::builder(&format!("{scheme}://{host}:{}", address.port))
+    // The flags may ask for TLS on an `mqtt://` / `ws://` URL.
+    let address = BrokerAddress { tls, ..address };
+    let mut builder = Client::builder(&address.to_string())
         .protocol(match conn.protocol_version {
             Version::V311 => ProtocolVersion::V311,
             Version::V5 => ProtocolVersion::V5,

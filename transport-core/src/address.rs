@@ -78,6 +78,17 @@ impl BrokerAddress {
     }
 }
 
+impl BrokerAddress {
+    /// `host:port`, with an IPv6 literal in brackets, as in a URL.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
 impl core::fmt::Display for BrokerAddress {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let scheme = match (&self.websocket, self.tls) {
@@ -86,11 +97,7 @@ impl core::fmt::Display for BrokerAddress {
             (Some(_), false) => "ws",
             (Some(_), true) => "wss",
         };
-        if self.host.contains(':') {
-            write!(f, "{scheme}://[{}]:{}", self.host, self.port)?;
-        } else {
-            write!(f, "{scheme}://{}:{}", self.host, self.port)?;
-        }
+        write!(f, "{scheme}://{}", self.authority())?;
         match &self.websocket {
             Some(path) if path != "/" => write!(f, "{path}"),
             _ => Ok(()),

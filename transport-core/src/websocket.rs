@@ -19,13 +19,8 @@ pub fn upgrade_request(
 ) -> Result<Request, Error> {
     use tungstenite::client::IntoClientRequest;
     let scheme = if address.tls { "wss" } else { "ws" };
-    let host = if address.host.contains(':') {
-        format!("[{}]", address.host)
-    } else {
-        address.host.clone()
-    };
     let path = address.websocket.as_deref().unwrap_or("/");
-    let url = format!("{scheme}://{host}:{}{path}", address.port);
+    let url = format!("{scheme}://{}{path}", address.authority());
     let invalid = |reason| Error::InvalidAddress {
         address: url.clone(),
         reason,
@@ -71,9 +66,19 @@ pub fn error(e: tungstenite::Error) -> Error {
     }
 }
 
-/// The error for a text frame, which MQTT never sends [MQTT-6.0.0-1].
-pub fn text_frame() -> Error {
-    Error::WebSocket("the server sent a text frame (MQTT uses binary frames)".into())
+/// A broken WebSocket connection as an error of a transport's byte stream: I/O errors keep
+/// their kind; anything else is `InvalidData` carrying the text of [`error`].
+pub fn io_error(e: tungstenite::Error) -> std::io::Error {
+    match e {
+        tungstenite::Error::Io(e) => e,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, error(other).to_string()),
+    }
+}
+
+/// The stream error for a text frame, which MQTT never sends [MQTT-6.0.0-1].
+pub fn text_frame() -> std::io::Error {
+    let e = Error::WebSocket("the server sent a text frame (MQTT uses binary frames)".into());
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
 #[cfg(test)]

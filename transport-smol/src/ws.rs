@@ -3,7 +3,7 @@
 //! `AsyncWrite` for the driver (which only ever sees bytes: an MQTT packet may span messages
 //! and a message may hold several packets).
 
-use std::io::{self, ErrorKind};
+use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -41,13 +41,6 @@ struct WsIo {
     closed: bool,
 }
 
-fn io_error(e: tungstenite::Error) -> io::Error {
-    match e {
-        tungstenite::Error::Io(e) => e,
-        other => io::Error::new(ErrorKind::InvalidData, websocket::error(other).to_string()),
-    }
-}
-
 impl smol::io::AsyncRead for WsIo {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -66,10 +59,7 @@ impl smol::io::AsyncRead for WsIo {
             }
             match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
                 Some(Ok(Message::Binary(data))) => this.pending = data,
-                Some(Ok(Message::Text(_))) => {
-                    let e = websocket::text_frame().to_string();
-                    return Poll::Ready(Err(io::Error::new(ErrorKind::InvalidData, e)));
-                }
+                Some(Ok(Message::Text(_))) => return Poll::Ready(Err(websocket::text_frame())),
                 Some(
                     Ok(Message::Close(_))
                     | Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed),
@@ -80,7 +70,7 @@ impl smol::io::AsyncRead for WsIo {
                 }
                 // Pings are answered by tungstenite on the next write or flush.
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Poll::Ready(Err(io_error(e))),
+                Some(Err(e)) => return Poll::Ready(Err(websocket::io_error(e))),
             }
         }
     }
@@ -93,22 +83,22 @@ impl smol::io::AsyncWrite for WsIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(io_error)?;
+        ready!(Pin::new(&mut this.ws).poll_ready(cx)).map_err(websocket::io_error)?;
         Pin::new(&mut this.ws)
             .start_send(Message::Binary(Bytes::copy_from_slice(buf)))
-            .map_err(io_error)?;
+            .map_err(websocket::io_error)?;
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().ws)
             .poll_flush(cx)
-            .map_err(io_error)
+            .map_err(websocket::io_error)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().ws)
             .poll_close(cx)
-            .map_err(io_error)
+            .map_err(websocket::io_error)
     }
 }

@@ -64,10 +64,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn invalid(e: &Error) -> io::Error {
-    io::Error::new(ErrorKind::InvalidData, e.to_string())
-}
-
 /// The link during the upgrade: plain blocking reads and writes.
 struct Handshaking<'a>(&'a Link);
 
@@ -149,7 +145,7 @@ impl WsLink {
                     let s = &mut *state;
                     match s.ctx.read(&mut s.pipe) {
                         Ok(Message::Binary(data)) => s.pending = data,
-                        Ok(Message::Text(_)) => return Err(invalid(&websocket::text_frame())),
+                        Ok(Message::Text(_)) => return Err(websocket::text_frame()),
                         Ok(Message::Close(_)) => {
                             s.closed = true;
                             // tungstenite queued the answering close frame.
@@ -168,7 +164,7 @@ impl WsLink {
                             tungstenite::Error::ConnectionClosed
                             | tungstenite::Error::AlreadyClosed,
                         ) => return Ok(0),
-                        Err(e) => return Err(invalid(&websocket::error(e))),
+                        Err(e) => return Err(websocket::io_error(e)),
                     }
                 }
                 self.send_framed(state)?;
@@ -189,7 +185,7 @@ impl WsLink {
         s.ctx
             .write(&mut s.pipe, Message::Binary(Bytes::copy_from_slice(data)))
             .and_then(|()| s.ctx.flush(&mut s.pipe))
-            .map_err(|e| invalid(&websocket::error(e)))?;
+            .map_err(websocket::io_error)?;
         self.send_framed(state)
     }
 
