@@ -39,6 +39,15 @@ pub enum Version {
     V5,
 }
 
+impl From<Version> for transport_std::ProtocolVersion {
+    fn from(v: Version) -> Self {
+        match v {
+            Version::V311 => Self::V311,
+            Version::V5 => Self::V5,
+        }
+    }
+}
+
 /// Connection options shared by every command.
 #[derive(Debug, Clone, Args)]
 #[allow(clippy::struct_excessive_bools)] // command-line switches

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use transport_std::{BrokerAddress, Client, Error, ProtocolVersion, QoS, ReasonCode, TlsConfig};
+use transport_std::{BrokerAddress, Client, Error, QoS, ReasonCode, TlsConfig};
 
-use crate::args::{Connection, Version};
+use crate::args::Connection;
 
 /// A failure the CLI reports: one line on stderr and an exit code.
 #[derive(Debug)]
@@ -169,10 +169,7 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
     // The flags may ask for TLS on an `mqtt://` / `ws://` URL.
     let address = BrokerAddress { tls, ..address };
     let mut builder = Client::builder(&address.to_string())
-        .protocol(match conn.protocol_version {
-            Version::V311 => ProtocolVersion::V311,
-            Version::V5 => ProtocolVersion::V5,
-        })
+        .protocol(conn.protocol_version.into())
         .keep_alive(conn.keepalive)
         .clean_session(!conn.disable_clean_session)
         .connect_timeout(Duration::from_secs(10));

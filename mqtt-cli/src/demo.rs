@@ -129,10 +129,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
             (url, Some(broker))
         }
     };
-    let version = match args.protocol_version {
-        crate::args::Version::V311 => transport_std::ProtocolVersion::V311,
-        crate::args::Version::V5 => transport_std::ProtocolVersion::V5,
-    };
+    let version = args.protocol_version.into();
     let run_id = std::process::id();
     let sub_id = format!("demo-subscriber-{run_id}");
     let prefix = format!("demo/{run_id}");
