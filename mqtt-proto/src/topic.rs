@@ -134,7 +134,7 @@ pub(crate) fn check_filter(filter: &[u8]) -> Result<(), DecodeError> {
             .position(|&b| b == b'/')
             .ok_or(DecodeError::InvalidSharedSubscription)?;
         let (group, inner) = (&shared[..slash], &shared[slash + 1..]);
-        if group.contains(&0) {
+        if has_nul(group) {
             // [MQTT-1.5.4-2]: the share name is part of the string too.
             return Err(DecodeError::NullCharacter);
         }

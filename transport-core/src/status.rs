@@ -152,7 +152,8 @@ impl Status {
 /// [`Client::has_room_to_resume`](mqtt_engine::Client::has_room_to_resume)) or a disconnect
 /// that waits for the session to drain. Completions wake only the tokens waiting for them
 /// ([`Status::record`]), so a publisher at a full queue sleeps through a batch of
-/// acknowledgements instead of waking for each.
+/// acknowledgements instead of waking for each. The blocking client wakes its threads by this
+/// rule; the async client wakes its tasks on every completion (measured cheaper there).
 pub fn wakes_waiters<S: mqtt_engine::Store>(engine: &mqtt_engine::Client<S>) -> bool {
     engine.is_idle() || engine.has_room_to_resume(mqtt_proto::QoS::AtMostOnce)
 }
