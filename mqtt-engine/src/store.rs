@@ -43,6 +43,7 @@ pub trait Store {
     fn remove_outgoing(&mut self, packet_id: u16) -> Option<Outgoing>;
     /// Removes and returns the entry with `packet_id` if `wanted` accepts it (one lookup where
     /// the store can; the default looks it up, then removes it).
+    #[inline]
     fn remove_outgoing_if(
         &mut self,
         packet_id: u16,
@@ -114,8 +115,12 @@ impl MemoryStore {
         self.incoming.iter()
     }
 
+    #[inline]
     fn position(&self, packet_id: u16) -> Option<usize> {
         // Acknowledgements mostly arrive in sending order: the match is usually at the front.
+        if self.outgoing.front()?.packet_id() == packet_id {
+            return Some(0);
+        }
         self.outgoing
             .iter()
             .position(|e| e.packet_id() == packet_id)

@@ -65,15 +65,27 @@ impl StoredPublish {
 }
 
 impl From<Publish> for StoredPublish {
+    // Inlined: a call moves the 232-byte `Publish` through memory (measured with callgrind).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn from(p: Publish) -> Self {
+        let Publish {
+            dup,
+            qos,
+            retain,
+            topic,
+            packet_id,
+            properties,
+            payload,
+        } = p;
         Self {
-            topic: p.topic,
-            payload: p.payload,
-            packet_id: p.packet_id,
-            qos: p.qos,
-            retain: p.retain,
-            dup: p.dup,
-            properties: (!p.properties.is_empty()).then(|| Box::new(p.properties)),
+            topic,
+            payload,
+            packet_id,
+            qos,
+            retain,
+            dup,
+            properties: (!properties.is_empty()).then(|| Box::new(properties)),
         }
     }
 }

@@ -417,3 +417,85 @@ fn mqtt_3_3_4_6_subscription_identifiers_are_not_sent() {
         .subscription_identifiers
         .is_empty());
 }
+
+/// Acknowledgements read in place (several per read, one split across reads, long forms,
+/// mixed with other packets) end exactly the requests they name, in order.
+#[test]
+fn acks_batched_split_and_mixed_in_reads() {
+    let mut h = Harness::v5("c");
+    h.connect(false);
+    let ids: Vec<u16> = (0..4)
+        .map(|_| h.publish("t", b"x", QoS::AtLeastOnce).expect("id"))
+        .collect();
+    let q2 = h.publish("t", b"y", QoS::ExactlyOnce).expect("id");
+    h.take_sent();
+    h.take_events();
+    let id = |i: usize| ids[i].to_be_bytes();
+    let [q2h, q2l] = q2.to_be_bytes();
+    let mut first = vec![
+        0x40,
+        0x02,
+        id(0)[0],
+        id(0)[1],
+        0x40,
+        0x02,
+        id(1)[0],
+        id(1)[1],
+    ];
+    first.extend([0x50, 0x02, q2h, q2l, 0x40, 0x02, id(2)[0]]);
+    h.send_raw(&first).expect("valid");
+    // The rest of the split PUBACK, a long-form PUBACK (reason 0x10, "no matching
+    // subscribers"), PINGRESP, then PUBCOMP.
+    let mut second = vec![id(2)[1], 0x40, 0x03, id(3)[0], id(3)[1], 0x10, 0xD0, 0x00];
+    second.extend([0x70, 0x02, q2h, q2l]);
+    h.send_raw(&second).expect("valid");
+    let done: Vec<(u16, ReasonCode)> = h
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::PublishComplete {
+                packet_id,
+                reason_code,
+            } => Some((packet_id, reason_code)),
+            _ => None,
+        })
+        .collect();
+    let ok = ReasonCode::Success;
+    assert_eq!(
+        done,
+        [
+            (ids[0], ok),
+            (ids[1], ok),
+            (ids[2], ok),
+            (ids[3], ReasonCode::NoMatchingSubscribers),
+            (q2, ok)
+        ]
+    );
+    assert_eq!(types(&h.take_sent()), [PacketType::PubRel]);
+    assert_eq!(h.client.inflight_len(), 0);
+}
+
+/// A short acknowledgement with a zero identifier or wrong flags is refused by the decoder,
+/// in place or from the buffer.
+#[test]
+fn malformed_short_acks_are_decode_errors() {
+    for (bytes, split) in [
+        (&[0x40u8, 0x02, 0x00, 0x00][..], false),
+        (&[0x41, 0x02, 0x00, 0x01][..], false),
+        (&[0x50, 0x02, 0x00, 0x00][..], true),
+    ] {
+        let mut h = Harness::v5("c");
+        h.connect(false);
+        h.publish("t", b"x", QoS::AtLeastOnce);
+        let r = if split {
+            h.send_raw(&bytes[..3]).expect("incomplete");
+            h.send_raw(&bytes[3..])
+        } else {
+            h.send_raw(bytes)
+        };
+        assert!(
+            matches!(r, Err(mqtt_engine::ProtocolError::Decode(_))),
+            "{bytes:?}: {r:?}"
+        );
+    }
+}

@@ -24,7 +24,15 @@ impl<S: Store> Client<S> {
         }
         self.timeout_pending = true;
         self.last_received = now;
-        self.read_buf.extend_from_slice(bytes);
+        let connection = self.connection;
+        let mut fresh = bytes;
+        if self.read_buf.is_empty() {
+            fresh = self.acks_in_place(bytes, now)?;
+            if connection != self.connection {
+                return Ok(());
+            }
+        }
+        self.read_buf.extend_from_slice(fresh);
         let max = self.options.max_incoming_packet as usize;
         if self.is_v3_refusal_of_v5() {
             // A 3.1.1-only server answers an MQTT 5 CONNECT with its own CONNACK, return code 1
@@ -37,13 +45,15 @@ impl<S: Store> Client<S> {
             };
             return self.on_connack(ack, now);
         }
-        let connection = self.connection;
         while connection == self.connection && self.read_buf_usable() {
             let result = match self.read_buf.first().map(|b| b >> 4) {
                 // Acknowledgements and PINGRESP are read as borrowed views: nothing is moved
                 // or converted for the most frequent packets.
-                Some(4..=7 | 13) => match self.next_ack(max) {
-                    Ok(Some(ack)) => self.handle_ack(ack, now).map(|()| self.note_progress()),
+                Some(4..=7 | 13) => match read_ack(&self.read_buf, self.options.version, max) {
+                    Ok(Some((ack, used))) => {
+                        self.read_buf.advance(used);
+                        self.handle_ack(ack, now).map(|()| self.note_progress())
+                    }
                     Ok(None) => break,
                     Err(e) => Err(ProtocolError::Decode(e)),
                 },
@@ -68,21 +78,37 @@ impl<S: Store> Client<S> {
         Ok(())
     }
 
-    /// Decodes an acknowledgement or PINGRESP at the front of the read buffer, keeping only
-    /// the fields the engine uses, and consumes it.
-    fn next_ack(&mut self, max: usize) -> Result<Option<Ack>, mqtt_proto::DecodeError> {
-        let Some((packet, used)) = decode_ref(&self.read_buf, self.options.version, max)? else {
-            return Ok(None);
-        };
-        let ack = match packet {
-            Packet::PubAck(r) => Ack::PubAck(r.packet_id, r.reason_code),
-            Packet::PubRec(r) => Ack::PubRec(r.packet_id, r.reason_code),
-            Packet::PubRel(r) => Ack::PubRel(r.packet_id),
-            Packet::PubComp(r) => Ack::PubComp(r.packet_id, r.reason_code),
-            other => Ack::Other(other.packet_type()),
-        };
-        self.read_buf.advance(used);
-        Ok(Some(ack))
+    /// The acknowledgements (and PINGRESPs) at the front of a read that starts on a packet
+    /// boundary, handled straight from the caller's bytes: a publisher's reads are mostly
+    /// whole PUBACKs, which then never pass through the read buffer. Returns what is left (from
+    /// the first other or incomplete packet on), nothing once the connection has ended.
+    fn acks_in_place<'b>(
+        &mut self,
+        mut input: &'b [u8],
+        now: Instant,
+    ) -> Result<&'b [u8], ProtocolError> {
+        let connection = self.connection;
+        let max = self.options.max_incoming_packet as usize;
+        while matches!(self.state, State::Connected { .. })
+            && matches!(input.first().map(|b| b >> 4), Some(4..=7 | 13))
+        {
+            let result = match read_ack(input, self.options.version, max) {
+                Ok(Some((ack, used))) => {
+                    input = &input[used..];
+                    self.handle_ack(ack, now).map(|()| self.note_progress())
+                }
+                Ok(None) => break,
+                Err(e) => Err(ProtocolError::Decode(e)),
+            };
+            if let Err(e) = result {
+                self.protocol_violation(e.clone(), now);
+                return Err(e);
+            }
+            if connection != self.connection {
+                return Ok(&[]);
+            }
+        }
+        Ok(input)
     }
 
     fn handle_ack(&mut self, ack: Ack, now: Instant) -> Result<(), ProtocolError> {
@@ -423,4 +449,41 @@ impl Ack {
             Self::Other(t) => t,
         }
     }
+}
+
+/// Decodes the acknowledgement or PINGRESP at the front of `input`, keeping only the fields
+/// the engine uses; with the bytes it took.
+fn read_ack(
+    input: &[u8],
+    version: ProtocolVersion,
+    max: usize,
+) -> Result<Option<(Ack, usize)>, mqtt_proto::DecodeError> {
+    // The short form (two-byte body: packet identifier, Success) read in place; anything
+    // else, a zero identifier included, goes to the decoder and its errors.
+    if let [first, 2, hi, lo, ..] = *input {
+        let id = u16::from_be_bytes([hi, lo]);
+        if id != 0 && max >= 4 {
+            let ack = match first {
+                0x40 => Some(Ack::PubAck(id, ReasonCode::Success)),
+                0x50 => Some(Ack::PubRec(id, ReasonCode::Success)),
+                0x62 => Some(Ack::PubRel(id)),
+                0x70 => Some(Ack::PubComp(id, ReasonCode::Success)),
+                _ => None,
+            };
+            if let Some(ack) = ack {
+                return Ok(Some((ack, 4)));
+            }
+        }
+    }
+    let Some((packet, used)) = decode_ref(input, version, max)? else {
+        return Ok(None);
+    };
+    let ack = match packet {
+        Packet::PubAck(r) => Ack::PubAck(r.packet_id, r.reason_code),
+        Packet::PubRec(r) => Ack::PubRec(r.packet_id, r.reason_code),
+        Packet::PubRel(r) => Ack::PubRel(r.packet_id),
+        Packet::PubComp(r) => Ack::PubComp(r.packet_id, r.reason_code),
+        other => Ack::Other(other.packet_type()),
+    };
+    Ok(Some((ack, used)))
 }
