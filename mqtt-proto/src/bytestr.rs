@@ -30,14 +30,14 @@ impl ByteStr {
 
     /// Validates `b` as UTF-8.
     pub fn from_utf8(b: Bytes) -> Result<Self, core::str::Utf8Error> {
-        core::str::from_utf8(&b)?;
+        crate::utf8::text(&b)?;
         Ok(Self(b))
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
         // Construction guarantees UTF-8; the fallback keeps this panic-free without `unsafe`.
-        core::str::from_utf8(&self.0).unwrap_or_default()
+        crate::utf8::text(&self.0).unwrap_or_default()
     }
 
     /// The underlying bytes.

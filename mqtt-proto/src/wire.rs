@@ -87,7 +87,7 @@ pub(crate) fn string(input: &[u8]) -> PResult<'_, &str> {
 /// Validates an MQTT string. Rust's UTF-8 check already rejects encoded surrogates
 /// (U+D800..U+DFFF) and overlong forms [MQTT-1.5.4-1]; U+0000 is checked here [MQTT-1.5.4-2].
 pub(crate) fn check_utf8(raw: &[u8]) -> Result<&str, DecodeError> {
-    let s = core::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
+    let s = crate::utf8::text(raw).map_err(|_| DecodeError::InvalidUtf8)?;
     if crate::topic::has_nul(raw) {
         return Err(DecodeError::NullCharacter);
     }

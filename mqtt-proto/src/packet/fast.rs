@@ -38,7 +38,7 @@ pub(crate) fn publish(
     version: ProtocolVersion,
 ) -> Result<Publish<Borrowed<'_>>, DecodeError> {
     publish_as(flags, body, version, |raw| {
-        core::str::from_utf8(raw)
+        crate::utf8::text(raw)
             .map(Some)
             .map_err(|_| DecodeError::InvalidUtf8)
     })
@@ -117,12 +117,11 @@ pub(crate) fn owned_publish(
     mut frame: Bytes,
     version: ProtocolVersion,
 ) -> Result<Publish, DecodeError> {
-    // The topic only needs checking here (its `&str` is not kept): ASCII, the rule, is
-    // checked a word at a time.
+    // The topic only needs checking here (its `&str` is not kept).
     let mut topic_len = 0;
     let view = publish_as(header.flags, &frame[header.header_len..], version, |raw| {
         topic_len = raw.len();
-        if raw.is_ascii() || core::str::from_utf8(raw).is_ok() {
+        if crate::utf8::text(raw).is_ok() {
             Ok(None)
         } else {
             Err(DecodeError::InvalidUtf8)

@@ -57,7 +57,7 @@ impl<'a> Publish<Borrowed<'a>> {
         let (rest, raw_topic) = wire::binary(body)?;
         crate::topic::scan_name(raw_topic).map_err(wire::fail)?;
         let topic =
-            core::str::from_utf8(raw_topic).map_err(|_| wire::fail(DecodeError::InvalidUtf8))?;
+            crate::utf8::text(raw_topic).map_err(|_| wire::fail(DecodeError::InvalidUtf8))?;
         let (rest, packet_id) = if qos == QoS::AtMostOnce {
             (rest, None)
         } else {
