@@ -52,7 +52,7 @@ impl Builder {
         };
         let shared = Shared {
             inner: Mutex::new(inner),
-            wake_driver: Signal::new(),
+            wake_driver: crate::nudge::Nudge::default(),
             changed: Signal::new(),
             clock: resolved.clock,
             config: resolved.endpoint,

@@ -154,9 +154,8 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
             }
             Step::Connect => stream = connect(shared).await,
             Step::Wait(until) => {
-                let listener = shared.wake_driver.listen();
                 if !lock(&shared.inner).stopping {
-                    smol::future::or(listener, async {
+                    smol::future::or(shared.wake_driver.wait(), async {
                         smol::Timer::at(until).await;
                     })
                     .await;
@@ -216,7 +215,6 @@ enum Woke {
 }
 
 async fn session_step(shared: &Arc<Shared>, stream: &mut BoxStream) -> io::Result<()> {
-    let listener = shared.wake_driver.listen();
     let (pending, deadline) = {
         let mut inner = lock(&shared.inner);
         inner.outbox_bytes = 0;
@@ -249,7 +247,7 @@ async fn session_step(shared: &Arc<Shared>, stream: &mut BoxStream) -> io::Resul
         },
         smol::future::or(
             async {
-                listener.await;
+                shared.wake_driver.wait().await;
                 Ok(Woke::Command)
             },
             async {

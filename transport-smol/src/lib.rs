@@ -30,6 +30,7 @@
 mod builder;
 mod client;
 mod driver;
+mod nudge;
 mod token;
 mod ws;
 
