@@ -3,7 +3,7 @@
 //! `core::str::from_utf8`, which also rejects encoded surrogates and overlong forms
 //! [MQTT-1.5.4-1].
 //!
-//! This module holds the crate's only `unsafe` block, for a measured reason: building the
+//! This module holds one of the crate's two `unsafe` blocks, for a measured reason: building the
 //! `&str` of a seven-byte topic through `from_utf8` cost 98 of the 451 instructions of a whole
 //! borrowed PUBLISH decode (callgrind, `benches` `profile decode_ref`), and safe Rust has no
 //! other way from checked ASCII bytes to `&str` (`<[u8]>::as_ascii` is unstable).

@@ -208,9 +208,8 @@ impl Publish<Owned> {
     }
 
     /// The common PUBLISH — valid, no properties, within `max_size` — written with one
-    /// reservation and three copies: fixed header and topic length, topic, then packet id,
-    /// empty property block and payload. `None` (nothing written) for anything else, which
-    /// the general path encodes or refuses with its error.
+    /// reservation straight into the buffer's spare room. `None` (nothing written) for
+    /// anything else, which the general path encodes or refuses with its error.
     #[inline]
     fn encode_plain(
         &self,
@@ -234,31 +233,48 @@ impl Publish<Owned> {
         if max_size.is_some_and(|max| total > max as usize) {
             return None;
         }
-        // Everything before the payload, built on the stack and copied once. The filler after
-        // the topic lets the topic check read whole words.
-        let mut head = [b'a'; 72];
-        let mut n = 1 + crate::varint::write(&mut head[1..5], body as u32);
-        let prefix = n + 2 + topic.len() + id_len + props_len;
-        if prefix + 8 > head.len() {
-            // A long topic goes the general way (the +8 keeps the word-wise check in `head`).
-            return None;
+        crate::topic::scan_name(topic).ok()?;
+        // Written in place into the buffer's spare room, byte stores and two copies (topic,
+        // payload): each `BytesMut` write call costs more than the bytes it writes, and a
+        // prefix built on the stack and copied stalls on store forwarding (measured with
+        // `perf`: 43 % of the time).
+        buf.reserve(total);
+        let dst = buf.spare_capacity_mut().get_mut(..total)?; // `None` cannot happen after `reserve`
+        dst[0].write(
+            0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain),
+        );
+        let mut n = 1;
+        let mut rest = body as u32;
+        loop {
+            let byte = (rest & 0x7f) as u8;
+            rest >>= 7;
+            dst[n].write(if rest > 0 { byte | 0x80 } else { byte });
+            n += 1;
+            if rest == 0 {
+                break;
+            }
         }
-        head[n + 2..n + 2 + topic.len()].copy_from_slice(topic);
-        crate::topic::scan_name_within(&head[n + 2..], topic.len()).ok()?;
-        head[0] =
-            0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain);
-        head[n..n + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
-        n += 2 + topic.len();
+        write_copy(&mut dst[n..n + 2], &(topic.len() as u16).to_be_bytes());
+        n += 2;
+        write_copy(&mut dst[n..n + topic.len()], topic);
+        n += topic.len();
         if let Some(id) = id {
-            head[n..n + 2].copy_from_slice(&id.to_be_bytes());
+            write_copy(&mut dst[n..n + 2], &id.to_be_bytes());
             n += 2;
         }
         if props_len == 1 {
-            head[n] = 0;
+            dst[n].write(0);
+            n += 1;
         }
-        buf.reserve(total);
-        buf.put_slice(&head[..prefix]);
-        buf.put_slice(&self.payload);
+        write_copy(&mut dst[n..], &self.payload);
+        #[allow(unsafe_code)]
+        // SAFETY: `dst` is the first `total` bytes of the spare room, and every one of them was
+        // written above: positions 0 to `n` without a gap, then the payload fills `n..total`
+        // (`write_copy` panics unless the lengths match). `set_len` needs exactly that: the
+        // bytes up to the new length are initialized and within the capacity.
+        unsafe {
+            buf.set_len(buf.len() + total);
+        }
         Some(total)
     }
 
@@ -432,6 +448,47 @@ impl<'a> IntoOwned for PubResponse<Borrowed<'a>> {
             packet_id: self.packet_id,
             reason_code: self.reason_code,
             properties: self.properties.into_owned(frame),
+        }
+    }
+}
+
+/// Copies `src` into `dst` of the same length (what `<[MaybeUninit<u8>]>::write_copy_of_slice`
+/// does from Rust 1.93 on, above our minimum version); panics if the lengths differ.
+#[inline]
+fn write_copy(dst: &mut [core::mem::MaybeUninit<u8>], src: &[u8]) {
+    bytes::buf::UninitSlice::uninit(dst).copy_from_slice(src);
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+
+    /// The in-place PUBLISH encoder (its `unsafe` block included, run under Miri in CI) against
+    /// the checked encoder: every remaining-length size (1 to 3 bytes), topic lengths around a
+    /// word, both versions, QoS 0 and 1, into an empty buffer and after existing bytes.
+    #[test]
+    fn in_place_encode_matches_the_checked_encoder_at_length_boundaries() {
+        for topic_len in [1, 7, 8, 9, 40] {
+            let topic: alloc::string::String = (0..topic_len).map(|i| ['a', '/'][i % 2]).collect();
+            for payload_len in [0, 1, 100, 125, 200, 16_380, 16_400] {
+                for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+                    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+                        let mut p = Publish::new(topic.as_str(), vec![0x5Au8; payload_len]);
+                        p.qos = qos;
+                        p.packet_id = (qos != QoS::AtMostOnce).then_some(0x1234);
+                        for already in [0usize, 3] {
+                            let mut fast = bytes::BytesMut::from(&[7u8; 3][..already]);
+                            let mut checked = fast.clone();
+                            let a = p.encode_plain(version, None, &mut fast);
+                            let b = p.encode_checked(version, None, &mut checked);
+                            assert_eq!(a, b.ok(), "{topic_len} {payload_len} {version:?} {qos:?}");
+                            assert_eq!(fast, checked);
+                        }
+                    }
+                }
+            }
         }
     }
 }
