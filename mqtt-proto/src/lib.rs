@@ -36,8 +36,9 @@
 //! from one parser. Encoding is done from the owned form.
 
 #![no_std]
-// Two reviewed `unsafe` blocks, each there for a measured reason given beside it: `utf8::text`
-// and the in-place PUBLISH encoder (`Publish::encode_plain`). Everything else is safe code.
+// Unsafe code in two reviewed places, each there for a measured reason given beside it:
+// `utf8::text` and the in-place encoder `wire::put_in_place` (with its write-only `Room`).
+// Everything else is safe code.
 #![deny(unsafe_code)]
 #![cfg_attr(
     not(test),

