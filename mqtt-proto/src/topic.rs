@@ -41,6 +41,8 @@ pub(crate) fn scan_name_within(bytes: &[u8], len: usize) -> Result<(), DecodeErr
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// 'a' in every byte: stands in for bytes a scan must not report.
+const FILLER: u64 = 0x6161_6161_6161_6161;
 
 /// Non-zero when one of the eight bytes of `word` equals `byte` (exact: no false positive for
 /// the question "is there one").
@@ -108,7 +110,6 @@ fn first_byte(bits: u64) -> usize {
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
 fn first_special(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
-    const FILLER: u64 = 0x6161_6161_6161_6161; // 'a' in every byte
     let mut at = from;
     while at + 8 <= end {
         let bits = special_bits(word(bytes.get(at..at + 8)?));
@@ -145,7 +146,6 @@ fn first_special(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
 fn short_special(short: &[u8]) -> Option<usize> {
-    const FILLER: u64 = 0x6161_6161_6161_6161; // 'a' in every byte
     let n = short.len();
     if n >= 4 {
         let (head, tail) = (short.get(..4)?, short.get(n - 4..)?);
@@ -218,17 +218,15 @@ fn check_levels(filter: &[u8]) -> Result<(), DecodeError> {
     // Every word once, every special byte of a word checked before the next word (no rescan
     // after a `+`, the common case in filters). The last word is the last eight bytes, those
     // already scanned masked.
-    const FILLER: u64 = 0x6161_6161_6161_6161; // 'a' in every byte
     let mut at = 0;
     while at < len {
-        let (base, w) = match filter.get(at..at + 8) {
-            Some(chunk) => (at, word(chunk)),
-            None => {
-                let base = len - 8;
-                let skip = (1u64 << (8 * (at - base))) - 1;
-                let chunk = filter.get(base..).unwrap_or_default();
-                (base, (word(chunk) & !skip) | (FILLER & skip))
-            }
+        let (base, w) = if let Some(chunk) = filter.get(at..at + 8) {
+            (at, word(chunk))
+        } else {
+            let base = len - 8;
+            let skip = (1u64 << (8 * (at - base))) - 1;
+            let chunk = filter.get(base..).unwrap_or_default();
+            (base, (word(chunk) & !skip) | (FILLER & skip))
         };
         let mut bits = special_bits(w);
         while bits != 0 {
@@ -404,6 +402,30 @@ mod tests {
                         "{bytes:?} {from}"
                     );
                 }
+            }
+        }
+    }
+
+    /// The level rules checked a word at a time against the same rules byte by byte, on
+    /// strings dense with `/`, wildcards, NUL and their neighbours (several per word).
+    #[test]
+    fn filter_levels_agree_with_a_byte_loop() {
+        let alphabet = [b'a', b'/', b'/', b'+', b'#', 0, b'*', b',', b'.', 0xff];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 1..40 {
+            for _ in 0..300 {
+                let bytes: alloc::vec::Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        alphabet[(seed % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let expected = (0..len)
+                    .filter(|&i| is_special(bytes[i]))
+                    .try_for_each(|i| check_special(&bytes, i, bytes[i]));
+                assert_eq!(check_levels(&bytes), expected, "{bytes:?}");
             }
         }
     }
