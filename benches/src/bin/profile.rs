@@ -19,6 +19,7 @@ fn main() {
     let packet = publish(64, QoS::AtLeastOnce, false);
     let bytes = wire(&packet, v);
     let sub = subscribe10();
+    let sub_bytes = wire(&sub, v);
     let packet_v5 = publish(64, QoS::AtLeastOnce, true);
     let bytes_v5 = wire(&packet_v5, ProtocolVersion::V5);
     let mqtt_publish = mqtt::packet::PublishPacket::new(
@@ -38,62 +39,81 @@ fn main() {
         std::mem::size_of::<mqtt_proto::PacketRef<'_>>(),
         std::mem::size_of::<mqtt_proto::Packet>()
     );
+    // One match, then the loop: the harness costs the same few instructions for every op.
+    match what.as_str() {
+        "encode" => repeat(n, || {
+            buf.clear();
+            black_box(packet.encode(v, &mut buf).ok());
+        }),
+        "encode_puback" => repeat(n, || {
+            buf.clear();
+            black_box(puback.encode(v, &mut buf).ok());
+        }),
+        "mqttrs_decode" => repeat(n, || {
+            black_box(black_box(mqttrs::decode_slice(black_box(&bytes))).is_ok());
+        }),
+        "mqtt_protocol_encode" => repeat(n, || {
+            use mqtt::Encodable;
+            out.clear();
+            black_box(mqtt_publish.encode(&mut out).is_ok());
+        }),
+        "encode_v5" => repeat(n, || {
+            buf.clear();
+            black_box(packet_v5.encode(ProtocolVersion::V5, &mut buf).ok());
+        }),
+        "decode_v5" => repeat(n, || {
+            buf.clear();
+            buf.extend_from_slice(&bytes_v5);
+            black_box(decode(&mut buf, ProtocolVersion::V5, 1 << 20).ok());
+        }),
+        "rumqttc_decode" => repeat(n, || {
+            buf.clear();
+            buf.extend_from_slice(&bytes);
+            black_box(rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20).is_ok());
+        }),
+        "decode_connect" => repeat(n, || {
+            black_box(decode_ref(black_box(&connect), v, 1 << 20).is_ok());
+        }),
+        "mqttrs_decode_connect" => repeat(n, || {
+            black_box(black_box(mqttrs::decode_slice(black_box(&connect))).is_ok());
+        }),
+        "decode_sub" => repeat(n, || {
+            buf.clear();
+            buf.extend_from_slice(&sub_bytes);
+            black_box(decode(&mut buf, v, 1 << 20).ok());
+        }),
+        "rumqttc_decode_sub" => repeat(n, || {
+            buf.clear();
+            buf.extend_from_slice(&sub_bytes);
+            black_box(rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20).is_ok());
+        }),
+        "encode_sub" => repeat(n, || {
+            buf.clear();
+            black_box(sub.encode(v, &mut buf).ok());
+        }),
+        "decode_ref" => repeat(n, || {
+            // The same shape as the mqttrs row (and as the criterion bench).
+            black_box(black_box(decode_ref(black_box(&bytes), v, 1 << 20)).is_ok());
+        }),
+        "engine" => repeat(n, || {
+            black_box(benches::engine_loops::qos1_round_trip(
+                &mut client,
+                &payload,
+                now,
+            ));
+        }),
+        "decode" => repeat(n, || {
+            buf.clear();
+            buf.extend_from_slice(&bytes);
+            black_box(decode(&mut buf, v, 1 << 20).ok());
+        }),
+        _ => {}
+    }
+}
+
+/// Runs `op` `n` times.
+fn repeat(n: usize, mut op: impl FnMut()) {
     for _ in 0..n {
-        match what.as_str() {
-            "encode" => {
-                buf.clear();
-                black_box(packet.encode(v, &mut buf).ok());
-            }
-            "encode_puback" => {
-                buf.clear();
-                black_box(puback.encode(v, &mut buf).ok());
-            }
-            "mqttrs_decode" => {
-                black_box(black_box(mqttrs::decode_slice(black_box(&bytes))).is_ok());
-            }
-            "mqtt_protocol_encode" => {
-                use mqtt::Encodable;
-                out.clear();
-                black_box(mqtt_publish.encode(&mut out).is_ok());
-            }
-            "encode_v5" => {
-                buf.clear();
-                black_box(packet_v5.encode(ProtocolVersion::V5, &mut buf).ok());
-            }
-            "decode_v5" => {
-                buf.clear();
-                buf.extend_from_slice(&bytes_v5);
-                black_box(decode(&mut buf, ProtocolVersion::V5, 1 << 20).ok());
-            }
-            "rumqttc_decode" => {
-                buf.clear();
-                buf.extend_from_slice(&bytes);
-                black_box(rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20).is_ok());
-            }
-            "decode_connect" => {
-                black_box(decode_ref(black_box(&connect), v, 1 << 20).is_ok());
-            }
-            "encode_sub" => {
-                buf.clear();
-                black_box(sub.encode(v, &mut buf).ok());
-            }
-            "decode_ref" => {
-                // The same shape as the mqttrs row (and as the criterion bench).
-                black_box(black_box(decode_ref(black_box(&bytes), v, 1 << 20)).is_ok());
-            }
-            "engine" => {
-                black_box(benches::engine_loops::qos1_round_trip(
-                    &mut client,
-                    &payload,
-                    now,
-                ));
-            }
-            "decode" => {
-                buf.clear();
-                buf.extend_from_slice(&bytes);
-                black_box(decode(&mut buf, v, 1 << 20).ok());
-            }
-            _ => return,
-        }
+        op();
     }
 }
