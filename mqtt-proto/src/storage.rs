@@ -48,6 +48,12 @@ impl Storage for Owned {
 pub trait FromRaw<'a>: Sized {
     /// Reads the next item, advancing `raw`; `None` at the end.
     fn next_from(raw: &mut &'a [u8]) -> Option<Self>;
+
+    /// Moves `raw` past the next item without reading it; `false` at the end. The default
+    /// reads it; items with a length prefix skip by the length alone.
+    fn skip(raw: &mut &'a [u8]) -> bool {
+        Self::next_from(raw).is_some()
+    }
 }
 
 /// A lazily decoded list: the raw bytes of a list that the decoder has already validated.
@@ -81,9 +87,14 @@ impl<'a, T: FromRaw<'a>> SeqRef<'a, T> {
         }
     }
 
-    /// Number of items (walks the list).
+    /// Number of items (walks the list, skipping over each item without decoding it).
     pub fn len(&self) -> usize {
-        self.iter().count()
+        let mut raw = self.raw;
+        let mut n = 0;
+        while T::skip(&mut raw) {
+            n += 1;
+        }
+        n
     }
 
     /// True when the list has no item.
@@ -175,13 +186,24 @@ impl<T: IntoOwned> IntoOwned for Option<T> {
     }
 }
 
+impl<'a, T: FromRaw<'a> + IntoOwned> SeqRef<'a, T> {
+    /// The owned items of a non-empty list: counted first, for one allocation of the right
+    /// size instead of a vector growing as it goes.
+    fn owned_list(self, frame: &Bytes) -> Vec<T::Owned> {
+        let mut owned = Vec::with_capacity(self.len());
+        owned.extend(self.iter().map(|v| v.into_owned(frame)));
+        owned
+    }
+}
+
 impl<'a, T: FromRaw<'a> + IntoOwned> IntoOwned for SeqRef<'a, T> {
     type Owned = Vec<T::Owned>;
+    #[inline]
     fn into_owned(self, frame: &Bytes) -> Self::Owned {
         if self.raw.is_empty() {
             return Vec::new();
         }
-        self.iter().map(|v| v.into_owned(frame)).collect()
+        self.owned_list(frame)
     }
 }
 

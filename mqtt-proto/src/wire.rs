@@ -84,6 +84,32 @@ pub(crate) fn string(input: &[u8]) -> PResult<'_, &str> {
     }
 }
 
+/// A string of a region the decoder has validated (a [`SeqRef`](crate::SeqRef)'s bytes): the
+/// rules were checked when the packet was decoded, so only the `&str` is made here (for ASCII
+/// a word-at-a-time check). `None` at the end of the region.
+#[inline]
+pub(crate) fn validated_string(input: &[u8]) -> Option<(&[u8], &str)> {
+    let (len, rest) = input.split_first_chunk::<2>()?;
+    let (raw, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+    Some((rest, crate::utf8::text(raw).ok()?))
+}
+
+/// Moves `raw` past a length-prefixed string and `extra` bytes after it; `false` at the end
+/// of a (validated) region.
+#[inline]
+pub(crate) fn skip_prefixed(raw: &mut &[u8], extra: usize) -> bool {
+    let Some((len, rest)) = raw.split_first_chunk::<2>() else {
+        return false;
+    };
+    match rest.get(usize::from(u16::from_be_bytes(*len)) + extra..) {
+        Some(rest) => {
+            *raw = rest;
+            true
+        }
+        None => false,
+    }
+}
+
 /// Validates an MQTT string. Rust's UTF-8 check already rejects encoded surrogates
 /// (U+D800..U+DFFF) and overlong forms [MQTT-1.5.4-1]; U+0000 is checked here [MQTT-1.5.4-2].
 pub(crate) fn check_utf8(raw: &[u8]) -> Result<&str, DecodeError> {

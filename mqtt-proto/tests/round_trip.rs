@@ -6,6 +6,7 @@ mod common;
 
 use bytes::{Bytes, BytesMut};
 use common::{decode_streaming, encode, MAX};
+use mqtt_proto::PacketRef;
 use mqtt_proto::{
     decode, decode_ref, AckProperties, Auth, AuthProperties, ByteStr, ConnAck, ConnAckProperties,
     Connect, ConnectProperties, Disconnect, DisconnectProperties, LastWill, Packet, PacketType,
@@ -499,6 +500,23 @@ fn any_packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
 fn round_trip(packet: &Packet, version: ProtocolVersion) -> Result<(), TestCaseError> {
     let bytes = encode(packet, version);
     prop_assert_eq!(&decode_streaming(&bytes, version), packet);
+    // A borrowed list counts its items by skipping them (the owned form sizes its vector so):
+    // the count must be the number of items read.
+    if let Ok(Some((borrowed, _))) = decode_ref(&bytes, version, MAX) {
+        let lists = match &borrowed {
+            PacketRef::Subscribe(s) => {
+                vec![(s.subscriptions.len(), s.subscriptions.iter().count())]
+            }
+            PacketRef::Unsubscribe(u) => vec![(u.filters.len(), u.filters.iter().count())],
+            PacketRef::SubAck(a) | PacketRef::UnsubAck(a) => {
+                vec![(a.reason_codes.len(), a.reason_codes.iter().count())]
+            }
+            _ => vec![],
+        };
+        for (len, count) in lists {
+            prop_assert_eq!(len, count);
+        }
+    }
     Ok(())
 }
 

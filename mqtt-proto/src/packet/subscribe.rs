@@ -103,20 +103,28 @@ impl Subscription<Owned> {
 
 impl<'a> FromRaw<'a> for Subscription<Borrowed<'a>> {
     fn next_from(raw: &mut &'a [u8]) -> Option<Self> {
-        let (rest, filter) = wire::string(raw).ok()?;
+        let (rest, filter) = wire::validated_string(raw)?;
         let (&b, rest) = rest.split_first()?;
         *raw = rest;
         // Validated by the decoder; options bits are read the same way in both versions.
         let options = SubscriptionOptions::from_byte(b, ProtocolVersion::V5).ok()?;
         Some(Self { filter, options })
     }
+
+    fn skip(raw: &mut &'a [u8]) -> bool {
+        wire::skip_prefixed(raw, 1)
+    }
 }
 
 impl<'a> FromRaw<'a> for &'a str {
     fn next_from(raw: &mut &'a [u8]) -> Option<Self> {
-        let (rest, s) = wire::string(raw).ok()?;
+        let (rest, s) = wire::validated_string(raw)?;
         *raw = rest;
         Some(s)
+    }
+
+    fn skip(raw: &mut &'a [u8]) -> bool {
+        wire::skip_prefixed(raw, 0)
     }
 }
 
