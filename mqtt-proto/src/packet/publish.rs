@@ -406,6 +406,18 @@ impl PubResponse<Owned> {
             buf.put_slice(&[first, 2, hi, lo]);
             return Ok(4);
         }
+        self.encode_long(packet, version, buf)
+    }
+
+    /// [`Self::encode_as`] for every other response (reason code, properties) and every error:
+    /// out of line, so that the short form needs no registers saved.
+    #[inline(never)]
+    fn encode_long(
+        &self,
+        packet: PacketType,
+        version: ProtocolVersion,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
         let sizes = self.sizes(packet, version)?;
         let total = wire::total_len(sizes.0)?;
         wire::put_in_place(buf, total, |room| self.put(packet, sizes, room));
