@@ -212,6 +212,8 @@ pub fn validate_filter(filter: &str) -> Result<(), DecodeError> {
 }
 
 /// [`validate_filter`] on the bytes of a filter (no UTF-8 decoding needed).
+#[allow(clippy::inline_always)] // measured with callgrind: SUBSCRIBE-10 encode 2,319 -> 2,196
+#[inline(always)]
 pub(crate) fn check_filter(filter: &[u8]) -> Result<(), DecodeError> {
     if filter.is_empty() {
         return Err(DecodeError::EmptyTopicFilter);
