@@ -300,9 +300,12 @@ impl Packet<Owned> {
         version: ProtocolVersion,
         buf: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
-        // The packets of the stream, without the dispatch every other packet goes through.
+        // The packets of the stream, without the dispatch every other packet goes through;
+        // PUBLISH first, by one test (a jump table here cost a sixth of a PUBLISH encode).
+        if let Self::Publish(p) = self {
+            return p.encode_within(version, None, buf);
+        }
         match self {
-            Self::Publish(p) => return p.encode_within(version, None, buf),
             Self::PubAck(p) => return p.encode_as(PacketType::PubAck, version, buf),
             Self::PubRec(p) => return p.encode_as(PacketType::PubRec, version, buf),
             Self::PubRel(p) => return p.encode_as(PacketType::PubRel, version, buf),
