@@ -28,8 +28,10 @@ fn main() {
         vec![0xA5; 64],
     );
     let puback = benches::puback();
-    let connect = wire(&benches::connect(), v);
-    let mut buf = BytesMut::with_capacity(4096);
+    let mixed = benches::mixed_stream(1000);
+    let connect_packet = benches::connect();
+    let connect = wire(&connect_packet, v);
+    let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut out: Vec<u8> = Vec::with_capacity(4096);
     let mut client = benches::engine_loops::connected_client(v);
     let payload = bytes::Bytes::from(vec![0xA5u8; 64]);
@@ -86,6 +88,24 @@ fn main() {
             buf.clear();
             buf.extend_from_slice(&sub_bytes);
             black_box(rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20).is_ok());
+        }),
+        "encode_connect" => repeat(n, || {
+            buf.clear();
+            black_box(connect_packet.encode(v, &mut buf).ok());
+        }),
+        "decode_mixed" => repeat(n / 1000, || {
+            buf.clear();
+            buf.extend_from_slice(&mixed);
+            while let Ok(Some(p)) = decode(&mut buf, v, 1 << 20) {
+                black_box(&p);
+            }
+        }),
+        "rumqttc_decode_mixed" => repeat(n / 1000, || {
+            buf.clear();
+            buf.extend_from_slice(&mixed);
+            while let Ok(p) = rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20) {
+                black_box(&p);
+            }
         }),
         "encode_sub" => repeat(n, || {
             buf.clear();
