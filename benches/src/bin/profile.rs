@@ -30,6 +30,23 @@ fn main() {
     );
     let puback = benches::puback();
     let mixed = benches::mixed_stream(1000);
+    let rumqttc_v5 = {
+        use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties};
+        let props = PublishProperties {
+            content_type: Some("application/json".into()),
+            message_expiry_interval: Some(60),
+            payload_format_indicator: Some(1),
+            ..Default::default()
+        };
+        let mut p = Publish::new(
+            benches::TOPIC,
+            rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+            vec![0xA5; 64],
+            Some(props),
+        );
+        p.pkid = 42;
+        Packet::Publish(p)
+    };
     let connect_packet = benches::connect();
     let connect = wire(&connect_packet, v);
     let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -107,6 +124,10 @@ fn main() {
             while let Ok(p) = rumqttc::mqttbytes::v4::read(&mut buf, 1 << 20) {
                 black_box(&p);
             }
+        }),
+        "rumqttc_encode_v5" => repeat(n, || {
+            buf.clear();
+            black_box(rumqttc_v5.write(&mut buf).is_ok());
         }),
         "encode_sub" => repeat(n, || {
             buf.clear();
