@@ -48,16 +48,28 @@ pub(crate) fn bad<'a, T>(e: DecodeError) -> PResult<'a, T> {
     Err(nom::Err::Failure(Fail::Bad(e)))
 }
 
+/// `N` bytes off the front of `input`, or `Eof`.
+#[inline]
+fn bytes<const N: usize>(input: &[u8]) -> PResult<'_, [u8; N]> {
+    match input.split_first_chunk::<N>() {
+        Some((b, rest)) => Ok((rest, *b)),
+        None => Err(nom::Err::Error(Fail::Eof)),
+    }
+}
+
+#[inline]
 pub(crate) fn u8(input: &[u8]) -> PResult<'_, u8> {
-    nom::number::complete::u8(input)
+    bytes::<1>(input).map(|(rest, [b])| (rest, b))
 }
 
+#[inline]
 pub(crate) fn u16(input: &[u8]) -> PResult<'_, u16> {
-    nom::number::complete::be_u16(input)
+    bytes::<2>(input).map(|(rest, b)| (rest, u16::from_be_bytes(b)))
 }
 
+#[inline]
 pub(crate) fn u32(input: &[u8]) -> PResult<'_, u32> {
-    nom::number::complete::be_u32(input)
+    bytes::<4>(input).map(|(rest, b)| (rest, u32::from_be_bytes(b)))
 }
 
 /// A variable byte integer inside a body.
