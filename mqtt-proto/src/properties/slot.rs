@@ -320,10 +320,17 @@ impl OwnedSlot for Option<Bytes> {
     }
 }
 
+// The lists are inlined up to their emptiness test (usually empty: a call each cost more than
+// the test, measured with callgrind on an MQTT 5 PUBLISH encode).
 impl OwnedSlot for Vec<u32> {
+    #[inline]
     fn wire_len(&self, _: u8) -> Result<usize, EncodeError> {
+        if self.is_empty() {
+            return Ok(0);
+        }
         self.iter().map(|v| sub_id_len(*v)).sum()
     }
+    #[inline]
     fn put(&self, pid: u8, buf: &mut impl BufMut) {
         for v in self {
             buf.put_u8(pid);
@@ -333,18 +340,33 @@ impl OwnedSlot for Vec<u32> {
 }
 
 impl OwnedSlot for Vec<UserProperty<Owned>> {
+    #[inline]
     fn wire_len(&self, _: u8) -> Result<usize, EncodeError> {
-        self.iter()
-            .map(|p| {
-                Ok(1 + wire::string_len(p.key.as_bytes())? + wire::string_len(p.value.as_bytes())?)
-            })
-            .sum()
-    }
-    fn put(&self, pid: u8, buf: &mut impl BufMut) {
-        for p in self {
-            buf.put_u8(pid);
-            wire::put_prefixed(buf, p.key.as_bytes());
-            wire::put_prefixed(buf, p.value.as_bytes());
+        if self.is_empty() {
+            return Ok(0);
         }
+        user_properties_len(self)
+    }
+    #[inline]
+    fn put(&self, pid: u8, buf: &mut impl BufMut) {
+        if !self.is_empty() {
+            put_user_properties(self, pid, buf);
+        }
+    }
+}
+
+fn user_properties_len(list: &[UserProperty<Owned>]) -> Result<usize, EncodeError> {
+    list.iter()
+        .map(|p| {
+            Ok(1 + wire::string_len(p.key.as_bytes())? + wire::string_len(p.value.as_bytes())?)
+        })
+        .sum()
+}
+
+fn put_user_properties(list: &[UserProperty<Owned>], pid: u8, buf: &mut impl BufMut) {
+    for p in list {
+        buf.put_u8(pid);
+        wire::put_prefixed(buf, p.key.as_bytes());
+        wire::put_prefixed(buf, p.value.as_bytes());
     }
 }
