@@ -417,27 +417,37 @@ mod tests {
     #[test]
     fn word_scan_agrees_with_a_byte_loop_on_dense_strings() {
         let alphabet = [b'a', b'+', b'#', 0, b'*', b'"', b',', b'$', 1, 0xff];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for len in 0..33 {
-            for _ in 0..200 {
-                let bytes: alloc::vec::Vec<u8> = (0..len)
+        for bytes in dense_strings(&alphabet, 0x2545_f491_4f6c_dd1d, 0..33, 200) {
+            let len = bytes.len();
+            for from in 0..=len {
+                let expected = (from..len).find(|&i| is_special(bytes[i]));
+                assert_eq!(
+                    first_special(&bytes, from, len),
+                    expected,
+                    "{bytes:?} {from}"
+                );
+            }
+        }
+    }
+
+    /// `per_len` pseudo-random strings (xorshift from `seed`) over `alphabet` for each length.
+    fn dense_strings(
+        alphabet: &[u8],
+        mut seed: u64,
+        lens: core::ops::Range<usize>,
+        per_len: usize,
+    ) -> impl Iterator<Item = alloc::vec::Vec<u8>> + '_ {
+        lens.flat_map(move |len| core::iter::repeat_n(len, per_len))
+            .map(move |len| {
+                (0..len)
                     .map(|_| {
                         seed ^= seed << 13;
                         seed ^= seed >> 7;
                         seed ^= seed << 17;
                         alphabet[(seed % alphabet.len() as u64) as usize]
                     })
-                    .collect();
-                for from in 0..=len {
-                    let expected = (from..len).find(|&i| is_special(bytes[i]));
-                    assert_eq!(
-                        first_special(&bytes, from, len),
-                        expected,
-                        "{bytes:?} {from}"
-                    );
-                }
-            }
-        }
+                    .collect()
+            })
     }
 
     /// The level rules checked a word at a time against the same rules byte by byte, on
@@ -445,22 +455,11 @@ mod tests {
     #[test]
     fn filter_levels_agree_with_a_byte_loop() {
         let alphabet = [b'a', b'/', b'/', b'+', b'#', 0, b'*', b',', b'.', 0xff];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 1..40 {
-            for _ in 0..300 {
-                let bytes: alloc::vec::Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        alphabet[(seed % alphabet.len() as u64) as usize]
-                    })
-                    .collect();
-                let expected = (0..len)
-                    .filter(|&i| is_special(bytes[i]))
-                    .try_for_each(|i| check_special(&bytes, i, bytes[i]));
-                assert_eq!(check_levels(&bytes), expected, "{bytes:?}");
-            }
+        for bytes in dense_strings(&alphabet, 0x9e37_79b9_7f4a_7c15, 1..40, 300) {
+            let expected = (0..bytes.len())
+                .filter(|&i| is_special(bytes[i]))
+                .try_for_each(|i| check_special(&bytes, i, bytes[i]));
+            assert_eq!(check_levels(&bytes), expected, "{bytes:?}");
         }
     }
 
