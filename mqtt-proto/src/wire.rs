@@ -82,8 +82,9 @@ pub(crate) fn varint(input: &[u8]) -> PResult<'_, u32> {
 }
 
 /// Two-byte length followed by that many bytes (MQTT 1.5.6). Plain slices: `nom`'s
-/// `length_data` cost 64 instructions a field (measured with callgrind: 21 here); too few bytes
-/// is the same `Eof` (→ `Truncated`) as any other short read.
+/// `length_data` cost about 45 instructions a field more (callgrind: a CONNECT with three such
+/// fields decoded in 1,070 → 933); too few bytes is the same `Eof` (→ `Truncated`) as any other
+/// short read.
 #[inline]
 pub(crate) fn binary(input: &[u8]) -> PResult<'_, &[u8]> {
     let Some((len, rest)) = input.split_first_chunk::<2>() else {
