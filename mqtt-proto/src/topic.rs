@@ -151,26 +151,19 @@ fn first_special(bytes: &[u8], from: usize, end: usize) -> Option<usize> {
 }
 
 /// Index of the first `+`, `#` or NUL in `short` (1 to 7 bytes: the whole string is shorter
-/// than a word). Two overlapping four-byte loads (four to seven bytes) or the first, middle and
-/// last bytes (one to three) make one word, whose bytes stand in string order.
+/// than a word), from its [`short_word`].
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
 fn short_special(short: &[u8]) -> Option<usize> {
     let n = short.len();
+    let bits = special_bits(short_word(short));
+    let k = first_byte(bits);
     if n >= 4 {
-        let (head, tail) = (short.get(..4)?, short.get(n - 4..)?);
-        let w = u64::from(quad(head)) | (u64::from(quad(tail)) << 32);
-        let bits = special_bits(w);
-        let k = first_byte(bits);
         // Bytes 0-3 are indexes 0-3, bytes 4-7 are indexes n - 4 to n - 1.
         return (bits != 0).then(|| if k < 4 { k } else { n + k - 8 });
     }
-    let (first, mid, last) = (*short.first()?, *short.get(n / 2)?, *short.get(n - 1)?);
-    let w =
-        u64::from(first) | (u64::from(mid) << 8) | (u64::from(last) << 16) | (FILLER & !0xFF_FFFF);
-    let bits = special_bits(w);
     // Bytes 0, 1, 2 are indexes 0, n / 2, n - 1: for n <= 3, every byte in order.
-    (bits != 0).then(|| [0, n / 2, n - 1][first_byte(bits).min(2)])
+    (bits != 0).then(|| [0, n / 2, n.saturating_sub(1)][k.min(2)])
 }
 
 /// The bytes of a string shorter than a word as one word whose bytes stand in string order:
