@@ -443,8 +443,9 @@ mod tests {
     use super::*;
 
     /// The in-place encoder (`wire::put_in_place` and its `unsafe` code, run under Miri in CI)
-    /// through both PUBLISH paths, the plain one against the checked one: every remaining-length size (1 to 3 bytes), topic lengths around a
-    /// word, both versions, QoS 0 and 1, into an empty buffer and after existing bytes.
+    /// through both PUBLISH paths, the plain one against the checked one: every
+    /// remaining-length size (1 to 3 bytes), topic lengths around a word, both versions, QoS 0
+    /// and 1, into an empty buffer and after existing bytes.
     #[test]
     fn in_place_encode_matches_the_checked_encoder_at_length_boundaries() {
         for topic_len in [1, 7, 8, 9, 40] {
