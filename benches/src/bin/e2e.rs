@@ -4,7 +4,10 @@
 //! wall time and its whole CPU time (all threads), so the two libraries are measured alike.
 //!
 //! `cargo run --release -p benches --bin e2e` (add `--long` for 10× more messages,
-//! `--count N` / `--size S` to choose).
+//! `--count N` / `--size S` to choose). A child run alone takes `--gap-us G`: its publisher spins
+//! G µs between publishes, so that every message finds the client idle (the cost of a wake-up
+//! per message; count system calls with `perf stat -e 'syscalls:sys_enter_*'`, the CPU figures
+//! include the spin).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,13 +50,25 @@ fn cpu_seconds() -> Cpu {
     }
 }
 
+/// Spins until `gap` has passed since `last` (no system call: the clock is read through the
+/// vDSO), so that a paced publisher finds the client idle on every message.
+fn pace(last: &mut Instant, gap: Duration) {
+    if gap.is_zero() {
+        return;
+    }
+    while last.elapsed() < gap {
+        std::hint::spin_loop();
+    }
+    *last = Instant::now();
+}
+
 struct Run {
     received: u64,
     seconds: f64,
     cpu: Cpu,
 }
 
-fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
+fn ours(port: u16, qos: u8, count: u64, size: usize, gap: Duration) -> Run {
     use transport_std::{Client, QoS};
     let level = match qos {
         0 => QoS::AtMostOnce,
@@ -82,7 +97,9 @@ fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
     let payload = bytes::Bytes::from(vec![0xA5u8; size]);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
+    let mut last = start;
     for _ in 0..count {
+        pace(&mut last, gap);
         // Waits while the engine has no room (backpressure).
         publisher
             .publish(TOPIC, payload.clone(), level)
@@ -101,7 +118,7 @@ fn ours(port: u16, qos: u8, count: u64, size: usize) -> Run {
     }
 }
 
-fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
+fn ours_async(port: u16, qos: u8, count: u64, size: usize, gap: Duration) -> Run {
     use transport_smol::{Client, QoS};
     let level = match qos {
         0 => QoS::AtMostOnce,
@@ -137,7 +154,9 @@ fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
         });
         let cpu0 = cpu_seconds();
         let start = Instant::now();
+        let mut last = start;
         for _ in 0..count {
+            pace(&mut last, gap);
             // Waits while the engine has no room (backpressure).
             publisher
                 .publish(TOPIC, payload.clone(), level)
@@ -158,7 +177,7 @@ fn ours_async(port: u16, qos: u8, count: u64, size: usize) -> Run {
     })
 }
 
-fn rumqttc_run(port: u16, qos: u8, count: u64, size: usize) -> Run {
+fn rumqttc_run(port: u16, qos: u8, count: u64, size: usize, gap: Duration) -> Run {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
     let level = match qos {
         0 => QoS::AtMostOnce,
@@ -214,7 +233,9 @@ fn rumqttc_run(port: u16, qos: u8, count: u64, size: usize) -> Run {
         let payload = vec![0xA5u8; size];
         let cpu0 = cpu_seconds();
         let start = Instant::now();
+        let mut last = start;
         for _ in 0..count {
+            pace(&mut last, gap);
             publisher
                 .publish(TOPIC, level, false, payload.clone())
                 .await
@@ -294,10 +315,15 @@ fn main() {
         let qos: u8 = arg(&args, "--qos")
             .and_then(|s| s.parse().ok())
             .expect("--qos");
+        let gap = Duration::from_micros(
+            arg(&args, "--gap-us")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+        );
         let run = match lib.as_str() {
-            "ours" => ours(port, qos, count, size),
-            "ours-async" => ours_async(port, qos, count, size),
-            "rumqttc" => rumqttc_run(port, qos, count, size),
+            "ours" => ours(port, qos, count, size, gap),
+            "ours-async" => ours_async(port, qos, count, size, gap),
+            "rumqttc" => rumqttc_run(port, qos, count, size, gap),
             other => panic!("unknown client {other}"),
         };
         println!(
