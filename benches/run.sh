@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark of the project and prints the README's performance section: codec and
 # engine (criterion, beside peer crates), allocations per message, end to end through mosquitto.
-# Short by default (a few minutes); `--long` measures longer and sends 10x more messages.
+# Short by default (a few minutes); `--long` measures longer and sends 3x more messages a run
+# (each end-to-end row is the median of three runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,8 +3,10 @@
 //! at QoS 0, 1 and 2. Each (library, QoS) pair runs in its own child process, which reports
 //! wall time and its whole CPU time (all threads), so the two libraries are measured alike.
 //!
-//! `cargo run --release -p benches --bin e2e` (add `--long` for 10× more messages,
-//! `--count N` / `--size S` to choose). A child run alone takes `--gap-us G`: its publisher spins
+//! `cargo run --release -p benches --bin e2e` (add `--long` for 300,000 messages a run instead
+//! of 100,000, `--count N` / `--size S` / `--runs R` to choose). Each row is the median of three
+//! runs (`--runs`): a QoS 0 subscriber on this loopback has two steady states, one of them
+//! several times costlier (see the README), and one run per row was a draw between them. A child run alone takes `--gap-us G`: its publisher spins
 //! G µs between publishes, so that every message finds the client idle (the cost of a wake-up
 //! per message; count system calls with `perf stat -e 'syscalls:sys_enter_*'`, the CPU figures
 //! include the spin).
@@ -299,6 +301,40 @@ fn child(
     Some([v[0], v[1], v[2], v[3]])
 }
 
+/// Runs `runs` children for one (library, QoS, size) row, prints the row of the median run by
+/// CPU per message with the range of all runs, and returns its rate and CPU µs per message.
+fn measure(
+    exe: &std::path::Path,
+    lib: &str,
+    port: u16,
+    qos: u8,
+    count: u64,
+    size: usize,
+    runs: usize,
+) -> Option<(f64, f64)> {
+    // (CPU µs per message, rate, user µs, system µs, received)
+    let mut measured: Vec<[f64; 5]> = (0..runs)
+        .filter_map(|_| child(exe, lib, port, qos, count, size))
+        .map(|[received, seconds, user, system]| {
+            let per = |s: f64| s / received.max(1.0) * 1e6;
+            [
+                per(user + system),
+                received / seconds,
+                per(user),
+                per(system),
+                received,
+            ]
+        })
+        .collect();
+    measured.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    let [cpu_per, rate, user, system, received] = *measured.get(measured.len() / 2)?;
+    let (low, high) = (measured[0][0], measured[measured.len() - 1][0]);
+    println!(
+        "| {qos} | {size} B | {lib} | {rate:.0} | {user:.2} | {system:.2} | {cpu_per:.2} | {low:.2}–{high:.2} | {received:.0} |"
+    );
+    Some((rate, cpu_per))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let size: usize = arg(&args, "--size")
@@ -307,7 +343,11 @@ fn main() {
     let long = args.iter().any(|a| a == "--long");
     let count: u64 = arg(&args, "--count")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(if long { 1_000_000 } else { 100_000 });
+        .unwrap_or(if long { 300_000 } else { 100_000 });
+    let runs: usize = arg(&args, "--runs")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     if let Some(lib) = arg(&args, "--child") {
         let port: u16 = arg(&args, "--port")
             .and_then(|s| s.parse().ok())
@@ -334,34 +374,24 @@ fn main() {
     }
     let (mut broker, port, dir) = benches::start_mosquitto("e2e", &["max_queued_messages 0"]);
     let exe = std::env::current_exe().expect("exe");
-    println!("end to end through mosquitto on 127.0.0.1: {count} messages, publisher + subscriber in one process; CPU is the whole process's (all threads), per message received");
+    println!("end to end through mosquitto on 127.0.0.1: {count} messages, publisher + subscriber in one process; CPU is the whole process's (all threads), per message received; each row is the median of {runs} runs by CPU per message, with the range of the runs");
     println!(
-        "| QoS | payload | client | msgs/s | user µs/msg | system µs/msg | CPU µs/msg | received |"
+        "| QoS | payload | client | msgs/s | user µs/msg | system µs/msg | CPU µs/msg | CPU range | received |"
     );
-    println!("|---|---:|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
     let mut ratios = Vec::new();
     let size_flag = arg(&args, "--size").is_some();
-    let runs: Vec<(u8, usize)> = if size_flag {
+    let rows: Vec<(u8, usize)> = if size_flag {
         (0..=2u8).map(|q| (q, size)).collect()
     } else {
         vec![(0, 64), (1, 64), (2, 64), (1, 1024)]
     };
-    for (qos, size) in runs {
+    for (qos, size) in rows {
         let mut results = Vec::new();
         for lib in ["ours", "ours-async", "rumqttc"] {
-            let Some([received, seconds, user, system]) = child(&exe, lib, port, qos, count, size)
-            else {
-                continue;
-            };
-            let rate = received / seconds;
-            let per = |s: f64| s / received.max(1.0) * 1e6;
-            let cpu_per = per(user + system);
-            println!(
-                "| {qos} | {size} B | {lib} | {rate:.0} | {:.2} | {:.2} | {cpu_per:.2} | {received:.0} |",
-                per(user),
-                per(system)
-            );
-            results.push((rate, cpu_per));
+            if let Some(result) = measure(&exe, lib, port, qos, count, size, runs) {
+                results.push(result);
+            }
         }
         if let [(our_rate, our_cpu), (async_rate, async_cpu), (their_rate, their_cpu)] = results[..]
         {
