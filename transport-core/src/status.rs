@@ -153,7 +153,7 @@ impl Status {
 /// that waits for the session to drain. Completions wake only the tokens waiting for them
 /// ([`Status::record`]), so a publisher at a full queue sleeps through a batch of
 /// acknowledgements instead of waking for each. The blocking client wakes its threads by this
-/// rule; the async client wakes its tasks on every completion (measured cheaper there).
+/// rule, and so does the async client for its publishers waiting for room.
 pub fn wakes_waiters<S: mqtt_engine::Store>(engine: &mqtt_engine::Client<S>) -> bool {
     engine.is_idle() || engine.has_room_to_resume(mqtt_proto::QoS::AtMostOnce)
 }

@@ -54,6 +54,7 @@ impl Builder {
             inner: Mutex::new(inner),
             wake_driver: crate::nudge::Nudge::default(),
             changed: Signal::new(),
+            room: Signal::new(),
             clock: resolved.clock,
             config: resolved.endpoint,
             connector: self.connector,

@@ -45,10 +45,23 @@ pub(crate) struct Shared {
     pub(crate) wake_driver: crate::nudge::Nudge,
     /// Wakes waiters: a request completed or the connection changed.
     pub(crate) changed: Signal,
+    /// Wakes publishers waiting for room: an eighth of the queue free again (or the session
+    /// drained), bytes written, or the connection or the client's state changed. Not every
+    /// completion: a publisher at a full queue sleeps through a batch of acknowledgements
+    /// instead of being woken (a thread wake-up, a contended lock) for each.
+    pub(crate) room: Signal,
     pub(crate) clock: StdClock,
     pub(crate) config: Endpoint,
     /// Opens streams instead of TCP/TLS, when the application brought its own.
     pub(crate) connector: Option<Connector>,
+}
+
+impl Shared {
+    /// Wakes every waiter: the connection or the client's state changed.
+    pub(crate) fn notify_all(&self) {
+        self.changed.notify(usize::MAX);
+        self.room.notify(usize::MAX);
+    }
 }
 
 pub(crate) struct Inner {
@@ -105,7 +118,7 @@ impl Client {
         }
         let result = Box::pin(driver::run(&self.shared)).await;
         lock(&self.shared.inner).running = false;
-        self.shared.changed.notify(usize::MAX);
+        self.shared.notify_all();
         result
     }
 
@@ -118,7 +131,7 @@ impl Client {
                 let mut inner = lock(&client.shared.inner);
                 inner.status.fatal.get_or_insert(e);
                 drop(inner);
-                client.shared.changed.notify(usize::MAX);
+                client.shared.notify_all();
             }
         })
         .detach();
@@ -258,11 +271,11 @@ impl Client {
                 }
             }
             match listener.take() {
-                // Woken by the engine's `PublishReady`, a written outbox, a stop or a fatal
-                // error.
+                // Woken by `Shared::room`: an eighth of the queue free again, a written
+                // outbox, a connection change, a stop or a fatal error.
                 Some(l) => l.await,
                 // Listening from now on, then checking again: no wake-up is missed.
-                None => listener = Some(self.shared.changed.listen()),
+                None => listener = Some(self.shared.room.listen()),
             }
         }
     }
@@ -382,7 +395,7 @@ impl Client {
             inner.stopping = true;
         }
         self.shared.wake_driver.nudge();
-        self.shared.changed.notify(usize::MAX);
+        self.shared.notify_all();
         // The driver writes the DISCONNECT, closes the stream and returns.
         let _ = self
             .wait_for(timeout, |inner| (!inner.running).then_some(Ok(())))

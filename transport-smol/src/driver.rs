@@ -45,15 +45,22 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
         inner.outbox_bytes = 0;
     }
     let first_fails = shared.config.first_connection_fails(&inner.status);
-    // Every completion wakes the waiting tasks (a task re-checks its own condition; waking only
-    // the interested ones, as the blocking client does, measured no better here: a listener
-    // costs no system call).
-    let mut changed = false;
+    // Every completion wakes the tasks waiting for requests or for the session to drain (each
+    // re-checks its own condition); publishers waiting for room wake by the blocking client's
+    // rule (`wakes_waiters`) or when the connection or the client's state changed.
+    let mut state_changed = false;
+    let mut completed = false;
     for e in &events {
-        changed |= inner.status.record(e, first_fails) || Requests::ends_a_request(e);
+        let ends = Requests::ends_a_request(e);
+        let woke = inner.status.record(e, first_fails);
+        completed |= ends;
+        state_changed |= woke && !ends;
     }
-    if changed {
+    if state_changed || completed {
         shared.changed.notify(usize::MAX);
+    }
+    if state_changed || (!events.is_empty() && transport_core::wakes_waiters(&inner.engine)) {
+        shared.room.notify(usize::MAX);
     }
     // One queue, appended under the lock, delivered only by the driver task: messages reach
     // the application in the order they arrived, whoever drained the engine (the driver or a
@@ -181,7 +188,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
                     let _ = s.flush().await;
                     let _ = s.close().await;
                 }
-                shared.changed.notify(usize::MAX);
+                shared.notify_all();
                 return result;
             }
             Step::Connect => stream = connect(shared).await,
@@ -251,12 +258,14 @@ async fn session_step(
     stream: &mut BoxStream,
     alarm: &mut Alarm,
 ) -> io::Result<()> {
-    let (pending, deadline) = {
+    let (pending, deadline, over_limit) = {
         let mut inner = lock(&shared.inner);
+        let over_limit = inner.outbox_bytes > crate::client::OUTBOX_LIMIT;
         inner.outbox_bytes = 0;
         (
             std::mem::take(&mut inner.outbox),
             inner.engine.poll_timeout(),
+            over_limit,
         )
     };
     if !pending.is_empty() {
@@ -267,8 +276,11 @@ async fn session_step(
         }
         stream.write_all(&batch).await?;
         stream.flush().await?;
-        // Publishers waiting for room may go on.
-        shared.changed.notify(usize::MAX);
+        if over_limit {
+            // Publishers waiting for the outbox may go on (those waiting for the engine's
+            // queue wake by `drain`'s rule).
+            shared.room.notify(usize::MAX);
+        }
     }
     let until = deadline.map_or_else(
         || std::time::Instant::now() + Duration::from_secs(3600),
@@ -385,7 +397,7 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
         }
         drain(shared, &mut inner)
     };
-    shared.changed.notify(usize::MAX);
+    shared.notify_all();
     route(shared, routed).await;
     opened.ok()
 }
