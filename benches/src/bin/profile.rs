@@ -144,6 +144,24 @@ fn main() {
                 now,
             ));
         }),
+        "engine_qos2" => {
+            // The ids cycle as the criterion bench's do: every flow completes before its id
+            // comes back.
+            let flows: Vec<_> = (1..=64u16)
+                .map(|id| benches::engine_loops::incoming_qos2(v, id, &payload))
+                .collect();
+            let mut i = 0;
+            repeat(n, || {
+                let (publish, pubrel) = &flows[i % flows.len()];
+                i += 1;
+                black_box(benches::engine_loops::qos2_incoming_flow(
+                    &mut client,
+                    publish,
+                    pubrel,
+                    now,
+                ));
+            });
+        }
         "decode" => repeat(n, || {
             buf.clear();
             buf.extend_from_slice(&bytes);
