@@ -35,15 +35,23 @@ pub fn connected_client_with(options: Options) -> Client {
     client
 }
 
-/// Drains the output; returns the bytes that would be written.
+/// Drains the output as the drivers do: the bytes into one reused buffer
+/// ([`Client::poll_transmit`]), then the events; returns the bytes that would be written.
 pub fn drain(client: &mut Client, now: Instant) -> usize {
-    let mut written = 0;
+    thread_local! {
+        static WIRE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let written = WIRE.with_borrow_mut(|wire| {
+        wire.clear();
+        client.poll_transmit(wire)
+    });
+    let mut more = 0;
     while let Some(out) = client.poll_output(now) {
         if let Output::Transmit(b) = out {
-            written += b.len();
+            more += b.len();
         }
     }
-    written
+    written + more
 }
 
 /// One QoS 1 publish and its PUBACK.

@@ -8,7 +8,7 @@ use core::time::Duration;
 
 use common::{types, Harness};
 use mqtt_engine::{DisconnectReason, Error, Event, Options, ReconnectPolicy};
-use mqtt_proto::{Packet, PacketType, ProtocolVersion, Publish, QoS};
+use mqtt_proto::{Packet, PacketType, ProtocolVersion, PubResponse, Publish, QoS};
 
 fn qos1(h: &mut Harness) -> Result<Option<u16>, Error> {
     h.client
@@ -243,4 +243,45 @@ fn mqtt_3_1_3_7_empty_client_id_needs_a_clean_session_in_3_1_1() {
         )
         .is_ok());
     }
+}
+
+/// `poll_transmit` hands over the bytes the `Transmit`s would have carried, in the same order,
+/// and `poll_output` still reports every event: two clients given the same script, one drained
+/// each way, send the same packets and report the same events.
+#[test]
+fn poll_transmit_hands_over_the_bytes_of_the_transmits_in_order() {
+    let run = |gather: bool| {
+        let options = Options::new("gather").protocol(ProtocolVersion::V5);
+        let mut h = Harness::with_drain(options, gather);
+        h.connect(false);
+        // Several packets between two drains: one publish of each QoS, then the acks.
+        for (i, qos) in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+            .into_iter()
+            .enumerate()
+        {
+            h.client
+                .publish(Publish::new(format!("g/{i}"), "x").with_qos(qos), h.now)
+                .expect("publish accepted");
+        }
+        h.pump();
+        h.puback(1);
+        h.send(Packet::PubRec(PubResponse::new(2)));
+        h.send(Packet::PubComp(PubResponse::new(2)));
+        h.deliver("g/in", b"in", QoS::ExactlyOnce, Some(7), false);
+        h.send(Packet::PubRel(PubResponse::new(7)));
+        (h.sent, h.events)
+    };
+    let (sent, events) = run(false);
+    assert_eq!(
+        types(&sent),
+        [
+            PacketType::Publish,
+            PacketType::Publish,
+            PacketType::Publish,
+            PacketType::PubRel,
+            PacketType::PubRec,
+            PacketType::PubComp,
+        ]
+    );
+    assert_eq!(run(true), (sent, events));
 }

@@ -41,7 +41,6 @@ impl Builder {
         let inner = Inner {
             engine: resolved.engine,
             outbox: Vec::new(),
-            outbox_bytes: 0,
             status: Status::default(),
             running: false,
             stopping: false,

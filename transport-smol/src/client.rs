@@ -66,10 +66,9 @@ impl Shared {
 
 pub(crate) struct Inner {
     pub(crate) engine: mqtt_engine::Client<SessionStore>,
-    /// Bytes the driver has yet to write, in order.
-    pub(crate) outbox: Vec<Bytes>,
-    /// Their total size: `publish` waits while it exceeds [`OUTBOX_LIMIT`].
-    pub(crate) outbox_bytes: usize,
+    /// Bytes the driver has yet to write, in the engine's order; `publish` waits while more
+    /// than [`OUTBOX_LIMIT`] wait here.
+    pub(crate) outbox: Vec<u8>,
     /// Requests, the current connection, the last failure, the fatal error.
     pub(crate) status: Status,
     pub(crate) running: bool,
@@ -264,7 +263,7 @@ impl Client {
                     return Err(e.duplicate());
                 }
                 let written =
-                    inner.outbox_bytes <= OUTBOX_LIMIT || inner.status.connected.is_none();
+                    inner.outbox.len() <= OUTBOX_LIMIT || inner.status.connected.is_none();
                 let room = inner.engine.has_room(qos);
                 if (written && room) || !inner.running {
                     return self.publish_locked(inner, publish);

@@ -22,12 +22,11 @@ pub(crate) struct Routed;
 pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     let now = shared.clock.now();
     let mut events = Vec::new();
-    let mut wrote = false;
+    let mut wrote = inner.engine.poll_transmit(&mut inner.outbox) > 0;
     while let Some(out) = inner.engine.poll_output(now) {
         match out {
             Output::Transmit(b) => {
-                inner.outbox_bytes += b.len();
-                inner.outbox.push(b);
+                inner.outbox.extend_from_slice(&b);
                 wrote = true;
             }
             Output::Event(e) => events.push(e),
@@ -42,7 +41,6 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Routed {
     if let Err(e) = persisted {
         inner.status.fatal.get_or_insert(Error::Store(e));
         inner.outbox.clear();
-        inner.outbox_bytes = 0;
     }
     let first_fails = shared.config.first_connection_fails(&inner.status);
     // Every completion wakes the tasks waiting for requests or for the session to drain (each
@@ -172,19 +170,14 @@ impl Alarm {
 pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
     let mut stream: Option<BoxStream> = None;
     let mut alarm = Alarm::new();
+    let mut writing = Vec::new();
     loop {
         let step = next_step(shared, &lock(&shared.inner));
         match step {
             Step::Stop(result) => {
                 if let Some(mut s) = stream.take() {
-                    let pending = {
-                        let mut inner = lock(&shared.inner);
-                        inner.outbox_bytes = 0;
-                        std::mem::take(&mut inner.outbox)
-                    };
-                    for b in pending {
-                        let _ = s.write_all(&b).await;
-                    }
+                    let pending = std::mem::take(&mut lock(&shared.inner).outbox);
+                    let _ = s.write_all(&pending).await;
                     let _ = s.flush().await;
                     let _ = s.close().await;
                 }
@@ -208,7 +201,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
             }
             Step::Session => {
                 let result = match stream.as_mut() {
-                    Some(s) => session_step(shared, s, &mut alarm).await,
+                    Some(s) => session_step(shared, s, &mut alarm, &mut writing).await,
                     None => Err(io::Error::new(ErrorKind::NotConnected, "no stream")),
                 };
                 if let Err(e) = result {
@@ -231,14 +224,8 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
         );
         if closing {
             if let Some(mut s) = stream.take() {
-                let pending = {
-                    let mut inner = lock(&shared.inner);
-                    inner.outbox_bytes = 0;
-                    std::mem::take(&mut inner.outbox)
-                };
-                for b in pending {
-                    let _ = s.write_all(&b).await;
-                }
+                let pending = std::mem::take(&mut lock(&shared.inner).outbox);
+                let _ = s.write_all(&pending).await;
                 let _ = s.close().await;
             }
         }
@@ -253,28 +240,31 @@ enum Woke {
     Timer,
 }
 
+/// The largest write buffer a connection keeps between steps.
+const KEPT_WRITE_BUFFER: usize = 64 * 1024;
+
 async fn session_step(
     shared: &Arc<Shared>,
     stream: &mut BoxStream,
     alarm: &mut Alarm,
+    writing: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let (pending, deadline, over_limit) = {
+    // The outbox is swapped with the driver's own buffer: one write of everything queued,
+    // and neither buffer is allocated again while the connection is busy.
+    let (deadline, over_limit) = {
         let mut inner = lock(&shared.inner);
-        let over_limit = inner.outbox_bytes > crate::client::OUTBOX_LIMIT;
-        inner.outbox_bytes = 0;
-        (
-            std::mem::take(&mut inner.outbox),
-            inner.engine.poll_timeout(),
-            over_limit,
-        )
+        let over_limit = inner.outbox.len() > crate::client::OUTBOX_LIMIT;
+        std::mem::swap(&mut inner.outbox, writing);
+        (inner.engine.poll_timeout(), over_limit)
     };
-    if !pending.is_empty() {
-        let total: usize = pending.iter().map(bytes::Bytes::len).sum();
-        let mut batch = Vec::with_capacity(total);
-        for b in &pending {
-            batch.extend_from_slice(b);
+    if !writing.is_empty() {
+        let result = stream.write_all(writing).await;
+        writing.clear();
+        if writing.capacity() > KEPT_WRITE_BUFFER {
+            // After a burst: an idle connection keeps little memory.
+            *writing = Vec::new();
         }
-        stream.write_all(&batch).await?;
+        result?;
         stream.flush().await?;
         if over_limit {
             // Publishers waiting for the outbox may go on (those waiting for the engine's
@@ -384,7 +374,6 @@ async fn connect(shared: &Arc<Shared>) -> Option<BoxStream> {
                 // Bytes queued for the previous connection died with it (the engine resends
                 // what matters): CONNECT must be the first packet [MQTT-3.1.0-1].
                 inner.outbox.clear();
-                inner.outbox_bytes = 0;
                 inner.engine.connect(now);
             }
             Err(e) => {

@@ -43,6 +43,7 @@ impl Builder {
             background: None,
             events_tx: None,
             waiters: 0,
+            wire: Vec::new(),
         };
         let shared = Shared {
             inner: Mutex::new(inner),

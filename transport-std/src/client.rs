@@ -38,6 +38,9 @@ pub(crate) struct Inner {
     pub(crate) events_tx: Option<SyncSender<Event>>,
     /// Threads blocked in [`wait_changed`].
     pub(crate) waiters: usize,
+    /// The engine's bytes between `poll_transmit` and the outbox (they reach the outbox only
+    /// after the session is persisted); kept to be reused.
+    pub(crate) wire: Vec<u8>,
 }
 
 /// Waits (up to `timeout`) for a change signalled on `shared.changed`, counting the waiter so

@@ -8,13 +8,10 @@
 //! reader blocked in a write while the broker is blocked writing to us would deadlock — it
 //! wakes the connection's writer thread instead, which also finishes the outbox on close.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use bytes::Bytes;
 
 use crate::client::lock;
 use crate::link::Link;
@@ -23,8 +20,8 @@ use transport_core::Error;
 /// Bytes that may wait for the socket before `publish` waits (backpressure).
 pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
 
-/// Largest single write assembled from queued packets.
-const BATCH_LIMIT: usize = 256 * 1024;
+/// The largest write buffer an outbox keeps between writes (a burst's larger one is freed).
+const KEPT_BUFFER: usize = 64 * 1024;
 
 /// How many bytes wait for the socket, so that `publish` can wait for room *before* taking
 /// the engine lock (waiting with the lock held would block every other call).
@@ -85,7 +82,11 @@ enum Phase {
 
 #[derive(Default)]
 struct OutboxState {
-    queue: VecDeque<Bytes>,
+    /// The bytes queued, in the engine's order: one write takes them all.
+    queue: Vec<u8>,
+    /// The writing thread's buffer, swapped with `queue` (neither is allocated again while
+    /// the connection is busy).
+    spare: Vec<u8>,
     /// A thread is writing (it takes whatever is queued before it stops).
     writing: bool,
     phase: Phase,
@@ -105,13 +106,13 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     /// Queues `bytes` (called with the engine lock held, in the engine's order).
-    fn push(&self, bytes: Bytes) {
+    fn push(&self, bytes: &[u8]) {
         let mut st = lock(&self.state);
         if st.phase != Phase::Open {
             return;
         }
         self.backlog.add(bytes.len());
-        st.queue.push_back(bytes);
+        st.queue.extend_from_slice(bytes);
     }
 
     /// Writes what is queued unless another thread is already writing (it takes ours too).
@@ -122,10 +123,15 @@ impl Outbox {
             return;
         }
         st.writing = true;
-        let mut batch = Vec::new();
+        let mut data = std::mem::take(&mut st.spare);
         loop {
-            let Some(first) = st.queue.pop_front() else {
+            // Everything queued, in one write.
+            std::mem::swap(&mut data, &mut st.queue);
+            if data.is_empty() {
                 st.writing = false;
+                if data.capacity() <= KEPT_BUFFER {
+                    st.spare = data;
+                }
                 // Only a closing writer thread waits for the active writer to finish.
                 let closing = st.phase == Phase::Closing && st.writer_asleep;
                 drop(st);
@@ -133,24 +139,11 @@ impl Outbox {
                     self.wake.notify_all();
                 }
                 return;
-            };
-            // Coalesce what is queued into one write.
-            let data: &[u8] = if st.queue.is_empty() {
-                &first
-            } else {
-                batch.clear();
-                batch.extend_from_slice(&first);
-                while batch.len() < BATCH_LIMIT {
-                    let Some(more) = st.queue.pop_front() else {
-                        break;
-                    };
-                    batch.extend_from_slice(&more);
-                }
-                &batch
-            };
+            }
             drop(st);
-            let result = self.link.write_all(data);
+            let result = self.link.write_all(&data);
             self.backlog.written(data.len());
+            data.clear();
             st = lock(&self.state);
             if result.is_err() {
                 // The reader sees the link fail and reports the loss.
@@ -239,7 +232,7 @@ impl Connection {
     }
 
     /// Queues bytes for the socket (with the engine lock held).
-    pub(crate) fn send(&self, bytes: Bytes) {
+    pub(crate) fn send(&self, bytes: &[u8]) {
         self.outbox.push(bytes);
     }
 

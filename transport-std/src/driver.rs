@@ -32,15 +32,19 @@ pub(crate) struct Dispatch {
     written: Option<(Arc<Outbox>, bool)>,
 }
 
+/// The largest scratch buffer [`drain`] keeps between calls.
+const KEPT_WIRE_BUFFER: usize = 64 * 1024;
+
 /// Drains the engine's output: persists the session, queues bytes for the writer, records
 /// completions and connection changes. Called with the lock held.
 pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     let now = shared.clock.now();
-    let mut transmits = Vec::new();
+    inner.wire.clear();
+    inner.engine.poll_transmit(&mut inner.wire);
     let mut events = Vec::new();
     while let Some(out) = inner.engine.poll_output(now) {
         match out {
-            Output::Transmit(bytes) => transmits.push(bytes),
+            Output::Transmit(bytes) => inner.wire.extend_from_slice(&bytes),
             Output::Event(e) => events.push(e),
             Output::Timeout(_) => {}
         }
@@ -49,27 +53,28 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     // network; with nothing to send, it still reaches the file before the caller goes on (a
     // returned publish survives the process being killed).
     let store = inner.engine.store_mut();
-    let persisted = if transmits.is_empty() {
+    let persisted = if inner.wire.is_empty() {
         store.flush()
     } else {
         store.sync()
     };
     if let Err(e) = persisted {
         inner.status.fatal.get_or_insert(Error::Store(e));
-        transmits.clear();
+        inner.wire.clear();
         if let Some(conn) = inner.conn.take() {
             conn.abort();
         }
     }
     let mut written = None;
     if let Some(conn) = &inner.conn {
-        if !transmits.is_empty() {
+        if !inner.wire.is_empty() {
             let on_driver = inner.driver_thread == Some(std::thread::current().id());
             written = Some((conn.outbox.clone(), on_driver));
+            conn.send(&inner.wire);
         }
-        for bytes in transmits {
-            conn.send(bytes);
-        }
+    }
+    if inner.wire.capacity() > KEPT_WIRE_BUFFER {
+        inner.wire = Vec::new();
     }
     let first_fails = shared.config.first_connection_fails(&inner.status);
     let mut changed = !events.is_empty() && transport_core::wakes_waiters(&inner.engine);

@@ -439,6 +439,18 @@ impl<S: Store> Client<S> {
         None
     }
 
+    /// Appends every byte waiting to be sent to `buf` and returns how many: the bytes of the
+    /// [`Output::Transmit`]s that [`Client::poll_output`] would return, in the same order, for
+    /// a driver that gathers its writes in a buffer of its own (no `Bytes` per packet, and the
+    /// engine keeps its buffer). Events and the deadline still come from `poll_output`, which
+    /// returns no `Transmit` until more bytes are produced.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
+        let n = self.out.len();
+        buf.extend_from_slice(&self.out);
+        self.out.clear();
+        n
+    }
+
     /// The next deadline, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {

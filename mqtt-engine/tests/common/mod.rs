@@ -20,10 +20,17 @@ pub struct Harness {
     pub sent: Vec<Packet>,
     pub events: Vec<Event>,
     pub deadline: Option<Instant>,
+    /// Drain the bytes with `poll_transmit` (as the drivers do) instead of `Transmit`s.
+    pub gather: bool,
 }
 
 impl Harness {
     pub fn new(options: Options) -> Self {
+        Self::with_drain(options, false)
+    }
+
+    /// A harness that drains the client's bytes with `poll_transmit` when `gather` is set.
+    pub fn with_drain(options: Options, gather: bool) -> Self {
         let version = options.version();
         let now = Instant::from_millis(1_000);
         let client = Client::new(options, now).expect("valid options");
@@ -35,6 +42,7 @@ impl Harness {
             sent: Vec::new(),
             events: Vec::new(),
             deadline: None,
+            gather,
         };
         h.pump();
         h
@@ -50,8 +58,17 @@ impl Harness {
 
     /// Drains the client's output.
     pub fn pump(&mut self) {
+        if self.gather {
+            let mut bytes = Vec::new();
+            let n = self.client.poll_transmit(&mut bytes);
+            assert_eq!(n, bytes.len());
+            self.wire.extend_from_slice(&bytes);
+        }
         while let Some(out) = self.client.poll_output(self.now) {
             match out {
+                Output::Transmit(_) if self.gather => {
+                    panic!("poll_output returned bytes that poll_transmit had taken")
+                }
                 Output::Transmit(bytes) => self.wire.extend_from_slice(&bytes),
                 Output::Event(e) => self.events.push(e),
                 Output::Timeout(at) => self.deadline = Some(at),
