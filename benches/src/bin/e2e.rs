@@ -261,16 +261,29 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-/// Runs one (library, QoS, size) measurement in a child process: messages received, seconds,
-/// user and system CPU seconds.
-fn child(
-    exe: &std::path::Path,
-    lib: &str,
+/// One end-to-end measurement: which client, through which broker port, at which QoS, how many
+/// messages of which size.
+#[derive(Clone, Copy)]
+struct Case<'a> {
+    exe: &'a std::path::Path,
+    lib: &'a str,
     port: u16,
     qos: u8,
     count: u64,
     size: usize,
-) -> Option<[f64; 4]> {
+}
+
+/// Runs one measurement in a child process: messages received, seconds, user and system CPU
+/// seconds.
+fn child(case: Case<'_>) -> Option<[f64; 4]> {
+    let Case {
+        exe,
+        lib,
+        port,
+        qos,
+        count,
+        size,
+    } = case;
     let out = Command::new(exe)
         .args([
             "--child",
@@ -301,20 +314,13 @@ fn child(
     Some([v[0], v[1], v[2], v[3]])
 }
 
-/// Runs `runs` children for one (library, QoS, size) row, prints the row of the median run by
-/// CPU per message with the range of all runs, and returns its rate and CPU µs per message.
-fn measure(
-    exe: &std::path::Path,
-    lib: &str,
-    port: u16,
-    qos: u8,
-    count: u64,
-    size: usize,
-    runs: usize,
-) -> Option<(f64, f64)> {
+/// Runs `runs` children for one row, prints the row of the median run by CPU per message with
+/// the range of all runs, and returns its rate and CPU µs per message.
+fn measure(case: Case<'_>, runs: usize) -> Option<(f64, f64)> {
+    let Case { lib, qos, size, .. } = case;
     // (CPU µs per message, rate, user µs, system µs, received)
     let mut measured: Vec<[f64; 5]> = (0..runs)
-        .filter_map(|_| child(exe, lib, port, qos, count, size))
+        .filter_map(|_| child(case))
         .map(|[received, seconds, user, system]| {
             let per = |s: f64| s / received.max(1.0) * 1e6;
             [
@@ -389,7 +395,15 @@ fn main() {
     for (qos, size) in rows {
         let mut results = Vec::new();
         for lib in ["ours", "ours-async", "rumqttc"] {
-            if let Some(result) = measure(&exe, lib, port, qos, count, size, runs) {
+            let case = Case {
+                exe: &exe,
+                lib,
+                port,
+                qos,
+                count,
+                size,
+            };
+            if let Some(result) = measure(case, runs) {
                 results.push(result);
             }
         }
