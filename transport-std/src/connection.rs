@@ -129,6 +129,11 @@ impl Outbox {
             std::mem::swap(&mut data, &mut st.queue);
             if data.is_empty() {
                 st.writing = false;
+                // After a burst, an idle connection keeps little memory: neither buffer stays
+                // larger than KEPT_BUFFER (`queue` is the one just written, now empty).
+                if st.queue.capacity() > KEPT_BUFFER {
+                    st.queue = Vec::new();
+                }
                 if data.capacity() <= KEPT_BUFFER {
                     st.spare = data;
                 }
