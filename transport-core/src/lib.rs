@@ -2,7 +2,8 @@
 //! `transport-std` (blocking) and `transport-smol` (async) both stand on it, and neither on the
 //! other. It holds the client [`Settings`] (one set of builder options for both), broker
 //! addresses, TLS configuration, the crash-safe [`SessionStore`], received [`Message`]s,
-//! request tracking ([`Requests`]), connection bookkeeping ([`Status`]) and the [`Error`] type.
+//! request tracking ([`Requests`]), connection bookkeeping ([`Status`]), the rules both
+//! drivers' outboxes follow ([`outbox`]) and the [`Error`] type.
 //!
 //! ```
 //! use transport_core::{BrokerAddress, QoS, Settings};
@@ -31,6 +32,7 @@
 mod address;
 mod error;
 mod message;
+pub mod outbox;
 mod requests;
 mod settings;
 mod status;

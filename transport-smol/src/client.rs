@@ -32,8 +32,7 @@ pub type Connector = Arc<
         + Sync,
 >;
 
-/// Bytes that may wait for the driver before `publish` waits (backpressure).
-pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
+pub(crate) use transport_core::outbox::OUTBOX_LIMIT;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)

@@ -240,9 +240,6 @@ enum Woke {
     Timer,
 }
 
-/// The largest write buffer a connection keeps between steps.
-const KEPT_WRITE_BUFFER: usize = 64 * 1024;
-
 async fn session_step(
     shared: &Arc<Shared>,
     stream: &mut BoxStream,
@@ -259,11 +256,7 @@ async fn session_step(
     };
     if !writing.is_empty() {
         let result = stream.write_all(writing).await;
-        writing.clear();
-        if writing.capacity() > KEPT_WRITE_BUFFER {
-            // After a burst: an idle connection keeps little memory.
-            *writing = Vec::new();
-        }
+        transport_core::outbox::recycle(writing);
         result?;
         stream.flush().await?;
         if over_limit {

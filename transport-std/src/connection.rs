@@ -17,11 +17,8 @@ use crate::client::lock;
 use crate::link::Link;
 use transport_core::Error;
 
-/// Bytes that may wait for the socket before `publish` waits (backpressure).
-pub(crate) const OUTBOX_LIMIT: usize = 1 << 20;
-
-/// The largest write buffer an outbox keeps between writes (a burst's larger one is freed).
-const KEPT_BUFFER: usize = 64 * 1024;
+use transport_core::outbox::recycle;
+pub(crate) use transport_core::outbox::OUTBOX_LIMIT;
 
 /// How many bytes wait for the socket, so that `publish` can wait for room *before* taking
 /// the engine lock (waiting with the lock held would block every other call).
@@ -129,14 +126,11 @@ impl Outbox {
             std::mem::swap(&mut data, &mut st.queue);
             if data.is_empty() {
                 st.writing = false;
-                // After a burst, an idle connection keeps little memory: neither buffer stays
-                // larger than KEPT_BUFFER (`queue` is the one just written, now empty).
-                if st.queue.capacity() > KEPT_BUFFER {
-                    st.queue = Vec::new();
-                }
-                if data.capacity() <= KEPT_BUFFER {
-                    st.spare = data;
-                }
+                // Both buffers are empty here (`queue` is the one just written): each is
+                // kept for the next burst, or freed if this one left it large.
+                recycle(&mut st.queue);
+                recycle(&mut data);
+                st.spare = data;
                 // Only a closing writer thread waits for the active writer to finish.
                 let closing = st.phase == Phase::Closing && st.writer_asleep;
                 drop(st);

@@ -32,14 +32,11 @@ pub(crate) struct Dispatch {
     written: Option<(Arc<Outbox>, bool)>,
 }
 
-/// The largest scratch buffer [`drain`] keeps between calls.
-const KEPT_WIRE_BUFFER: usize = 64 * 1024;
-
 /// Drains the engine's output: persists the session, queues bytes for the writer, records
 /// completions and connection changes. Called with the lock held.
 pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     let now = shared.clock.now();
-    inner.wire.clear();
+    // `wire` is empty here: every call ends by recycling it.
     inner.engine.poll_transmit(&mut inner.wire);
     let mut events = Vec::new();
     while let Some(out) = inner.engine.poll_output(now) {
@@ -73,9 +70,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
             conn.send(&inner.wire);
         }
     }
-    if inner.wire.capacity() > KEPT_WIRE_BUFFER {
-        inner.wire = Vec::new();
-    }
+    transport_core::outbox::recycle(&mut inner.wire);
     let first_fails = shared.config.first_connection_fails(&inner.status);
     let mut changed = !events.is_empty() && transport_core::wakes_waiters(&inner.engine);
     for e in &events {
