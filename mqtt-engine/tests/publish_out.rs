@@ -341,6 +341,32 @@ fn invalid_topics_are_refused_at_publish() {
     }
 }
 
+/// On a live connection the publish is encoded at once, and that encoding is the check: every
+/// broken rule is still refused before a byte is sent, nothing is kept for a resend, and the
+/// connection carries on (a topic one byte longer than its length field was once sent with a
+/// truncated length).
+#[test]
+fn invalid_topics_are_refused_on_a_live_connection_and_nothing_is_sent() {
+    for mut h in [Harness::v311("c"), Harness::v5("c")] {
+        h.connect(false);
+        h.take_sent();
+        let long = "a".repeat(65_536);
+        for topic in ["", "a/+", "a/#", "a\0b", long.as_str()] {
+            for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+                let r = h.client.publish(Publish::new(topic, "x").with_qos(qos), h.now);
+                assert!(matches!(r, Err(Error::Invalid(_))), "{}: {r:?}", topic.len());
+                h.pump();
+                assert!(h.take_sent().is_empty(), "{} bytes, {qos:?}", topic.len());
+            }
+        }
+        let fits = "a".repeat(65_535);
+        h.publish(&fits, b"ok", QoS::AtLeastOnce);
+        let sent = h.take_sent();
+        let p = publishes(&sent);
+        assert_eq!((p.len(), p[0].topic.len()), (1, 65_535));
+    }
+}
+
 #[test]
 fn mqtt_3_2_2_17_topic_aliases_up_to_the_servers_maximum() {
     let mut h = Harness::v5("c");

@@ -274,13 +274,15 @@ mod tests {
         ]
     }
 
-    /// PUBLISH packets near every rule of the encoder: topics with wildcards, NUL, empty or
-    /// long; QoS/id/DUP combinations; sometimes a property.
+    /// PUBLISH packets near every rule of the encoder: topics with wildcards, NUL, empty,
+    /// long or around the length field's limit; QoS/id/DUP combinations; sometimes a property.
     fn any_publish() -> impl Strategy<Value = Publish> {
         let topic = prop_oneof![
             Just(alloc::string::String::new()),
             "[a-c/+#\\x00é]{1,12}",
             "[a-z/]{60,80}",
+            // Around the longest a two-byte length holds (65,535).
+            (65_534usize..65_538).prop_map(|n| "a".repeat(n)),
         ];
         (
             topic,

@@ -222,7 +222,8 @@ impl Publish<Owned> {
             (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) if id != 0 => Some(id),
             _ => return None,
         };
-        if topic.is_empty() || !self.properties.is_empty() {
+        // A topic too long for its two-byte length is the general path's StringTooLong.
+        if topic.is_empty() || topic.len() > usize::from(u16::MAX) || !self.properties.is_empty() {
             return None;
         }
         let id_len = if id.is_some() { 2 } else { 0 };
@@ -441,6 +442,33 @@ mod tests {
     use alloc::vec;
 
     use super::*;
+
+    /// A topic of 65,535 bytes is the longest a two-byte length holds: one more is refused
+    /// with nothing written (the plain path once wrote it with a truncated length, a
+    /// malformed packet).
+    #[test]
+    fn a_topic_longer_than_its_length_field_is_refused_on_every_path() {
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let fits = Publish::new("a".repeat(65_535), vec![1u8; 3]);
+            let mut buf = bytes::BytesMut::new();
+            let written = fits.encode(version, &mut buf).expect("65,535 bytes fit");
+            let decoded = crate::decode(&mut buf, version, 1 << 20).expect("decodes");
+            assert_eq!(decoded, Some(crate::Packet::Publish(fits.clone())));
+            assert!(written > 65_535);
+
+            let long = Publish::new("a".repeat(65_536), vec![1u8; 3]);
+            let mut buf = bytes::BytesMut::from(&b"xy"[..]);
+            assert_eq!(
+                long.encode(version, &mut buf),
+                Err(EncodeError::StringTooLong(65_536))
+            );
+            assert_eq!(&buf[..], b"xy");
+            assert_eq!(
+                long.encoded_len(version),
+                Err(EncodeError::StringTooLong(65_536))
+            );
+        }
+    }
 
     /// The in-place encoder (`wire::put_in_place` and its `unsafe` code, run under Miri in CI)
     /// through both PUBLISH paths, the plain one against the checked one: every
