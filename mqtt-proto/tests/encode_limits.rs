@@ -1,0 +1,104 @@
+//! Every length-prefixed field of every packet holds at most 65,535 bytes: one more is refused
+//! by each way of encoding (into a `BytesMut`, into a slice, `encoded_len`) with the same typed
+//! error, and nothing is written.
+
+use bytes::BytesMut;
+use mqtt_proto::{
+    Connect, EncodeError, LastWill, Packet, ProtocolVersion, PubResponse, Publish, QoS, Subscribe,
+    Subscription, Unsubscribe, UserProperty,
+};
+
+const LIMIT: usize = 65_535;
+
+/// The same error from every encoder, in both versions, with nothing written.
+fn refused(what: &str, packet: &Packet, error: &EncodeError) {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut buf = BytesMut::from(&b"kept"[..]);
+        assert_eq!(
+            packet.encode(version, &mut buf).as_ref(),
+            Err(error),
+            "{what} {version:?}"
+        );
+        assert_eq!(&buf[..], b"kept", "{what} {version:?}");
+        assert_eq!(
+            packet.encoded_len(version).as_ref(),
+            Err(error),
+            "{what} {version:?}"
+        );
+        let mut out = vec![0u8; 4 * LIMIT];
+        let slice = packet.encode_to_slice(version, &mut out);
+        assert_eq!(slice.as_ref(), Err(error), "{what} {version:?}");
+    }
+}
+
+/// Every field at `len` bytes (strings of 'a', binary of zeros), each in its own packet.
+fn packets(len: usize) -> Vec<(&'static str, Packet)> {
+    let text = "a".repeat(len);
+    let bin = vec![0u8; len];
+    let v311 = ProtocolVersion::V311;
+    let mut username = Connect::new(v311, "c");
+    username.username = Some(text.clone().into());
+    let mut password = Connect::new(v311, "c");
+    password.username = Some("u".into());
+    password.password = Some(bin.clone().into());
+    let mut will_topic = Connect::new(v311, "c");
+    will_topic.will = Some(LastWill::new(text.clone(), "x"));
+    let mut will_payload = Connect::new(v311, "c");
+    will_payload.will = Some(LastWill::new("t", bin.clone()));
+    let mut content_type = Publish::new("t", "x");
+    content_type.properties.content_type = Some(text.clone().into());
+    let mut user_property = Publish::new("t", "x");
+    let property = UserProperty::new(text.clone(), "v");
+    user_property.properties.user_properties.push(property);
+    let mut qos1 = Publish::new(text.clone(), "x").with_qos(QoS::AtLeastOnce);
+    qos1.packet_id = Some(7);
+    let mut reason = PubResponse::new(1);
+    reason.properties.reason_string = Some(text.clone().into());
+    vec![
+        ("client id", Packet::from(Connect::new(v311, text.clone()))),
+        ("username", Packet::from(username)),
+        ("will topic", Packet::from(will_topic)),
+        ("topic", Packet::Publish(Publish::new(text.clone(), "x"))),
+        ("topic, QoS 1", Packet::Publish(qos1)),
+        (
+            "filter",
+            Packet::Subscribe(Subscribe::new(
+                1,
+                vec![Subscription::new(text.clone(), QoS::AtMostOnce)],
+            )),
+        ),
+        (
+            "unsubscribe filter",
+            Packet::Unsubscribe(Unsubscribe::new(1, vec![text.into()])),
+        ),
+        ("content type", Packet::Publish(content_type)),
+        ("user property", Packet::Publish(user_property)),
+        ("reason string", Packet::PubAck(reason)),
+        ("password", Packet::from(password)),
+        ("will payload", Packet::from(will_payload)),
+    ]
+}
+
+#[test]
+fn a_field_one_byte_over_its_length_prefix_is_refused_everywhere() {
+    for (what, packet) in packets(LIMIT + 1) {
+        let error = if what == "password" || what == "will payload" {
+            EncodeError::BinaryTooLong(LIMIT + 1)
+        } else {
+            EncodeError::StringTooLong(LIMIT + 1)
+        };
+        refused(what, &packet, &error);
+    }
+}
+
+#[test]
+fn a_field_of_exactly_65535_bytes_is_encoded_and_decodes_back() {
+    for (what, packet) in packets(LIMIT) {
+        let version = ProtocolVersion::V5;
+        let mut buf = BytesMut::new();
+        let written = packet.encode(version, &mut buf).expect(what);
+        assert_eq!(Ok(written), packet.encoded_len(version), "{what}");
+        let decoded = mqtt_proto::decode(&mut buf, version, 1 << 20).expect(what);
+        assert_eq!(decoded.as_ref(), Some(&packet), "{what}");
+    }
+}
