@@ -353,8 +353,14 @@ fn invalid_topics_are_refused_on_a_live_connection_and_nothing_is_sent() {
         let long = "a".repeat(65_536);
         for topic in ["", "a/+", "a/#", "a\0b", long.as_str()] {
             for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
-                let r = h.client.publish(Publish::new(topic, "x").with_qos(qos), h.now);
-                assert!(matches!(r, Err(Error::Invalid(_))), "{}: {r:?}", topic.len());
+                let r = h
+                    .client
+                    .publish(Publish::new(topic, "x").with_qos(qos), h.now);
+                assert!(
+                    matches!(r, Err(Error::Invalid(_))),
+                    "{}: {r:?}",
+                    topic.len()
+                );
                 h.pump();
                 assert!(h.take_sent().is_empty(), "{} bytes, {qos:?}", topic.len());
             }
