@@ -12,9 +12,14 @@ use transport_std::{Client, Error, QoS};
 
 #[test]
 fn publish_waits_for_room_and_nothing_is_lost() {
-    // mosquitto lets 2 QoS 1/2 messages be in flight; the engine queues at most 20 more.
+    // mosquitto lets 2 QoS 1/2 messages be in flight; the engine queues at most 20 more. The
+    // broker's own queue toward the subscriber is unbounded (its default of 1,000 would drop
+    // messages for a subscriber that falls behind: this test is about the client).
     let broker = Broker::start(BrokerConfig {
-        extra: vec!["max_inflight_messages 2".into()],
+        extra: vec![
+            "max_inflight_messages 2".into(),
+            "max_queued_messages 0".into(),
+        ],
         ..BrokerConfig::default()
     });
     let received = Arc::new(AtomicUsize::new(0));
