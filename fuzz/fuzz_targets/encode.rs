@@ -32,8 +32,14 @@ impl Input<'_> {
         taken.to_vec()
     }
 
+    /// A short string, or now and then one around the 65,535 bytes a length prefix holds.
     fn text(&mut self) -> ByteStr {
-        ByteStr::from(String::from_utf8_lossy(&self.bytes()).into_owned())
+        let short = String::from_utf8_lossy(&self.bytes()).into_owned();
+        if short.starts_with('~') {
+            let len = 65_530 + usize::from(self.byte() % 10);
+            return ByteStr::from("a/".repeat(len / 2 + 1)[..len].to_owned());
+        }
+        ByteStr::from(short)
     }
 
     fn qos(&mut self) -> QoS {
