@@ -145,6 +145,9 @@ pub enum DecodeError {
     /// No Local on a shared subscription [MQTT-3.8.3-4].
     #[error("no-local set on a shared subscription")]
     NoLocalOnSharedSubscription,
+    /// [`decode_publish_head`](crate::decode_publish_head) was given another packet.
+    #[error("{0:?} is not a PUBLISH")]
+    NotPublish(PacketType),
 }
 
 impl DecodeError {

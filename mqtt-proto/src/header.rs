@@ -26,7 +26,7 @@ pub enum PacketType {
 }
 
 impl PacketType {
-    fn from_nibble(n: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
+    pub(crate) fn from_nibble(n: u8, version: ProtocolVersion) -> Result<Self, DecodeError> {
         Ok(match n {
             1 => Self::Connect,
             2 => Self::ConnAck,

@@ -66,6 +66,7 @@ pub use error::{DecodeError, EncodeError};
 pub use header::{PacketType, ProtocolVersion, QoS};
 pub use packet::connect::{ConnAck, Connect, LastWill};
 pub use packet::disconnect::{Auth, Disconnect};
+pub use packet::head::{decode_publish_head, PublishHead};
 pub use packet::publish::{PubResponse, Publish};
 pub use packet::subscribe::{
     RetainHandling, SubAck, Subscribe, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,

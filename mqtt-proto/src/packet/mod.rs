@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod disconnect;
 mod fast;
+pub mod head;
 pub mod publish;
 pub mod subscribe;
 
