@@ -42,6 +42,24 @@ pub enum Event {
     },
     /// An application message arrived.
     Message(Delivery),
+    /// MQTT 3.1.1: a message larger than [`Options::max_incoming_packet_size`] arrived. 3.1.1
+    /// cannot tell the server our limit, so the message is not the server's fault: it was
+    /// acknowledged like any other (with manual acks, in its turn) and its bytes discarded
+    /// unread — a persistent session would otherwise send it again on every connection and
+    /// nothing after it would ever arrive. (MQTT 5 announces the limit in CONNECT; a server
+    /// that exceeds it breaks the protocol and the connection is closed.)
+    ///
+    /// [`Options::max_incoming_packet_size`]: crate::Options::max_incoming_packet_size
+    MessageTooLarge {
+        /// Topic of the message.
+        topic: ByteStr,
+        /// Its QoS.
+        qos: QoS,
+        /// Its packet identifier (QoS 1/2).
+        packet_id: Option<u16>,
+        /// Size of the whole PUBLISH in bytes.
+        size: usize,
+    },
     /// A QoS 1/2 publish ended: PUBACK, PUBCOMP, or PUBREC with a failure code.
     /// `reason_code.is_success()` says whether the server accepted it.
     PublishComplete {

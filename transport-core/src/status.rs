@@ -114,6 +114,15 @@ impl Status {
                         .get_or_insert(Error::ConnectionRefused(*reason_code));
                 }
             }
+            Event::MessageTooLarge {
+                topic, size, qos, ..
+            } => {
+                log::warn!(
+                    "mqtt: a {qos:?} message of {size} bytes on {:?} is over the maximum packet size: acknowledged and dropped",
+                    topic.as_str()
+                );
+                return false;
+            }
             Event::ReconnectScheduled { delay, attempt, .. } => {
                 // A client that just stopped for good does not reconnect.
                 if self.fatal.is_none() {

@@ -1,11 +1,12 @@
-//! MQTT 5 limits announced by mosquitto in CONNACK, honoured by the client.
+//! MQTT 5 limits announced by mosquitto in CONNACK, honoured by the client; our own maximum
+//! packet size, which MQTT 3.1.1 cannot announce.
 
 mod broker;
 
 use std::collections::BTreeSet;
 
 use broker::{collector, wait_until, Broker, BrokerConfig, T};
-use transport_std::{Client, Error, QoS};
+use transport_std::{Client, Error, Event, ProtocolVersion, QoS};
 
 fn broker_with(lines: &[&str]) -> Broker {
     Broker::start(BrokerConfig {
@@ -130,4 +131,81 @@ fn topic_aliases_are_used_and_resolved() {
         5,
         "every topic arrives under its full name: {topics:?}"
     );
+}
+
+/// MQTT 3.1.1 cannot tell mosquitto our maximum packet size: a larger message is acknowledged,
+/// reported and dropped, and the persistent session goes on — the message after it arrives,
+/// the connection stays up, and the next connection does not get the large one again.
+#[test]
+fn v311_a_message_over_our_maximum_is_skipped_and_the_session_goes_on() {
+    let broker = Broker::start(BrokerConfig::default());
+    let reader = || {
+        Client::builder(&broker.url())
+            .client_id("small-reader")
+            .protocol(ProtocolVersion::V311)
+            .clean_session(false)
+            .options(|o| o.max_incoming_packet_size(16 * 1024))
+            .build()
+            .expect("build")
+    };
+    let sub = reader();
+    let events = sub.events(64);
+    let (got, handler) = collector();
+    sub.subscribe("big/#", QoS::ExactlyOnce, handler)
+        .expect("subscribe");
+    sub.connect().expect("connect");
+    let publisher = Client::builder(&broker.url())
+        .client_id("big-writer")
+        .build()
+        .expect("build");
+    publisher.connect().expect("connect");
+    for (topic, size, qos) in [
+        ("big/1", 200_000, QoS::AtLeastOnce),
+        ("big/2", 100_000, QoS::ExactlyOnce),
+        ("big/3", 10, QoS::AtLeastOnce),
+    ] {
+        publisher
+            .publish(topic, vec![7u8; size], qos)
+            .expect("publish")
+            .wait(T)
+            .expect("acknowledged by mosquitto");
+    }
+    assert!(
+        wait_until(T, || got.lock().expect("lock").len() == 1),
+        "the small message arrives"
+    );
+    assert_eq!(got.lock().expect("lock")[0].topic(), "big/3");
+    let mut too_large = Vec::new();
+    while let Ok(event) = events.recv_timeout(std::time::Duration::from_millis(300)) {
+        match event {
+            Event::MessageTooLarge { topic, size, .. } => {
+                too_large.push((topic.as_str().to_owned(), size));
+            }
+            Event::Disconnected(reason) => panic!("the connection ended: {reason:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        too_large,
+        [
+            ("big/1".to_owned(), 1 + 3 + 2 + 5 + 2 + 200_000),
+            ("big/2".to_owned(), 1 + 3 + 2 + 5 + 2 + 100_000)
+        ]
+    );
+    sub.disconnect(T).expect("disconnect");
+
+    // The session kept nothing of them: the next connection receives nothing.
+    let again = reader();
+    let events = again.events(64);
+    let (got, handler) = collector();
+    again
+        .subscribe("big/#", QoS::ExactlyOnce, handler)
+        .expect("subscribe");
+    assert!(again.connect().expect("connect").session_present);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(got.lock().expect("lock").is_empty());
+    assert!(!events
+        .try_iter()
+        .any(|e| matches!(e, Event::MessageTooLarge { .. })));
+    again.disconnect(T).expect("disconnect");
 }

@@ -49,6 +49,7 @@ impl<S: Store> Client<S> {
     /// Forgets everything that lives only as long as one network connection.
     fn reset_connection(&mut self) {
         self.read_buf.clear();
+        self.skip = 0;
         self.ping_sent = None;
         self.progress = false;
         // [MQTT-3.3.2-7]: topic aliases do not outlive the connection.

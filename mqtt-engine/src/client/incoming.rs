@@ -2,7 +2,8 @@
 
 use bytes::Buf;
 use mqtt_proto::{
-    decode, decode_ref, Packet, PacketType, ProtocolVersion, Publish, QoS, ReasonCode, SubAck,
+    decode, decode_publish_head, decode_ref, ByteStr, DecodeError, Packet, PacketType,
+    ProtocolVersion, Publish, QoS, ReasonCode, SubAck,
 };
 
 use super::{Client, PendingAck, State};
@@ -25,9 +26,12 @@ impl<S: Store> Client<S> {
         self.timeout_pending = true;
         self.last_received = now;
         let connection = self.connection;
-        let mut fresh = bytes;
-        if self.read_buf.is_empty() {
-            fresh = self.acks_in_place(bytes, now)?;
+        // The rest of a message too large to take is dropped as it arrives.
+        let skipped = self.skip.min(bytes.len());
+        self.skip -= skipped;
+        let mut fresh = &bytes[skipped..];
+        if self.read_buf.is_empty() && !fresh.is_empty() {
+            fresh = self.acks_in_place(fresh, now)?;
             if connection != self.connection {
                 return Ok(());
             }
@@ -67,6 +71,16 @@ impl<S: Store> Client<S> {
                         result
                     }
                     Ok(None) => break,
+                    Err(DecodeError::PacketTooLarge { .. }) if self.skips_oversize() => {
+                        match self.skip_publish(now) {
+                            Ok(None) => break,
+                            Ok(Some(())) => {
+                                self.note_progress();
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
                     Err(e) => Err(ProtocolError::Decode(e)),
                 },
             };
@@ -207,13 +221,8 @@ impl<S: Store> Client<S> {
                 }
             }
             QoS::ExactlyOnce => {
-                if self.store.contains_incoming(packet_id) {
-                    // Already received: acknowledge again, deliver nothing [MQTT-4.3.3-10].
-                    self.send_response(PacketType::PubRec, packet_id, ReasonCode::Success, now);
-                    return Ok(());
-                }
-                if self.pending_acks.iter().any(|p| p.packet_id == packet_id) {
-                    // Delivered, still awaiting the application's ack: nothing to send yet.
+                if self.repeated_qos2(packet_id, now) {
+                    // Delivered before: not again.
                     return Ok(());
                 }
                 self.take_receive_slot()?;
@@ -228,6 +237,71 @@ impl<S: Store> Client<S> {
             }
         }
         Ok(())
+    }
+
+    /// An MQTT 3.1.1 PUBLISH over our maximum size waits at the front of the read buffer
+    /// (3.1.1 cannot announce the limit: see [`Event::MessageTooLarge`]).
+    fn skips_oversize(&self) -> bool {
+        self.options.version == ProtocolVersion::V311
+            && matches!(self.state, State::Connected { .. })
+            && self
+                .read_buf
+                .first()
+                .is_some_and(|b| b >> 4 == PacketType::Publish as u8)
+    }
+
+    /// Reads the head of the oversize PUBLISH at the front of the read buffer, drops what has
+    /// arrived of it (the rest is dropped as it comes), then acknowledges and reports it.
+    /// `Ok(None)` until its topic and identifier have arrived.
+    fn skip_publish(&mut self, now: Instant) -> Result<Option<()>, ProtocolError> {
+        let head = match decode_publish_head(&self.read_buf) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(ProtocolError::Decode(e)),
+        };
+        if head.topic.is_empty() {
+            return Err(ProtocolError::Decode(DecodeError::EmptyTopicName));
+        }
+        let (topic, qos, packet_id, size) = (
+            ByteStr::from(head.topic),
+            head.qos,
+            head.packet_id,
+            head.size,
+        );
+        let here = self.read_buf.len().min(size);
+        self.read_buf.advance(here);
+        self.skip = size - here;
+        let id = packet_id.unwrap_or(0);
+        if qos == QoS::ExactlyOnce && self.repeated_qos2(id, now) {
+            return Ok(Some(()));
+        }
+        self.events.push_back(Event::MessageTooLarge {
+            topic,
+            qos,
+            packet_id,
+            size,
+        });
+        if qos != QoS::AtMostOnce {
+            // Acknowledged in arrival order, behind deliveries the application still holds.
+            self.take_receive_slot()?;
+            self.pending_acks.push_back(PendingAck {
+                packet_id: id,
+                qos,
+                acked: true,
+            });
+            self.send_ready_acks(now);
+        }
+        Ok(Some(()))
+    }
+
+    /// A QoS 2 PUBLISH received before: acknowledged again if it was [MQTT-4.3.3-10], nothing
+    /// while the application still holds it. True when it is such a repeat.
+    fn repeated_qos2(&mut self, packet_id: u16, now: Instant) -> bool {
+        if self.store.contains_incoming(packet_id) {
+            self.send_response(PacketType::PubRec, packet_id, ReasonCode::Success, now);
+            return true;
+        }
+        self.pending_acks.iter().any(|p| p.packet_id == packet_id)
     }
 
     /// [MQTT-3.3.2-10]: aliases 1..=our maximum; an empty topic must name a known alias.

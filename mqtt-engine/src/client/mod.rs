@@ -94,6 +94,8 @@ pub struct Client<S: Store = MemoryStore> {
     /// Set when something changed, so `poll_output` reports the next deadline once.
     pub(crate) timeout_pending: bool,
     pub(crate) read_buf: BytesMut,
+    /// Bytes of an oversize MQTT 3.1.1 PUBLISH still to be discarded as they arrive.
+    pub(crate) skip: usize,
     pub(crate) server: ServerLimits,
     /// Keep-alive in effect for this connection (seconds).
     pub(crate) keep_alive: u16,
@@ -176,6 +178,7 @@ impl<S: Store> Client<S> {
             events: VecDeque::new(),
             timeout_pending: true,
             read_buf: BytesMut::new(),
+            skip: 0,
             server: ServerLimits::default(),
             last_sent: now,
             last_received: now,
