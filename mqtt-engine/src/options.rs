@@ -162,7 +162,11 @@ impl Options {
     }
 
     /// Largest packet accepted from the server, in bytes (default 1 MiB). Announced as MQTT 5
-    /// Maximum Packet Size; larger packets close the connection.
+    /// Largest packet accepted from the server (default 1 MiB, at least 16 bytes). MQTT 5
+    /// announces it in CONNECT (Maximum Packet Size): a larger packet is a protocol error and
+    /// closes the connection (0x95). MQTT 3.1.1 cannot announce it: a larger PUBLISH is
+    /// acknowledged, reported as [`Event::MessageTooLarge`](crate::Event::MessageTooLarge)
+    /// and dropped without being buffered; any other larger packet closes the connection.
     #[must_use]
     pub fn max_incoming_packet_size(mut self, bytes: u32) -> Self {
         self.max_incoming_packet = bytes.max(16);

@@ -193,6 +193,9 @@ mod tests {
                 packet: PacketType::Publish
             })
         );
-        assert_eq!(decode_publish_head(&[0x36, 3]), Err(DecodeError::InvalidQoS(3)));
+        assert_eq!(
+            decode_publish_head(&[0x36, 3]),
+            Err(DecodeError::InvalidQoS(3))
+        );
     }
 }
