@@ -15,6 +15,9 @@ pub struct Cli {
     pub help: Option<bool>,
 }
 
+/// The largest MQTT packet: a 5-byte fixed header and the largest remaining length.
+pub const MAX_PACKET: u32 = 5 + mqtt_proto::MAX_REMAINING_LENGTH;
+
 pub const EXIT_CODES: &str =
     "Exit codes: 0 success, 1 error (network, invalid input), 2 usage error, \
 3 connection refused by the broker (credentials, authorization), 4 TLS failure, 5 timeout (-W).";
@@ -114,6 +117,11 @@ pub struct Connection {
     /// Retain the last will.
     #[arg(long = "will-retain")]
     pub will_retain: bool,
+    /// Largest packet to accept from the broker, in bytes (default: the MQTT maximum, as
+    /// mosquitto_sub). MQTT 5 tells the broker; in 3.1.1 a larger message is acknowledged and
+    /// dropped (shown with -d).
+    #[arg(long = "max-packet-size", default_value_t = MAX_PACKET, value_parser = clap::value_parser!(u32).range(16..=i64::from(MAX_PACKET)))]
+    pub max_packet_size: u32,
     /// Do not reconnect automatically when the connection is lost.
     #[arg(long = "no-reconnect")]
     pub no_reconnect: bool,

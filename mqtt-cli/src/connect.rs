@@ -172,7 +172,8 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
         .protocol(conn.protocol_version.into())
         .keep_alive(conn.keepalive)
         .clean_session(!conn.disable_clean_session)
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        .options(|o| o.max_incoming_packet_size(conn.max_packet_size));
     if conn.disable_clean_session && conn.id.is_none() {
         return Err(Failure::usage(
             "-c (persistent session) needs a client id (-i)",

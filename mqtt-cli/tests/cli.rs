@@ -414,3 +414,59 @@ fn websocket_urls_for_pub_sub_and_the_demo() {
         "{text}"
     );
 }
+
+/// `sub` takes messages of any size by default, as mosquitto_sub does; with a smaller
+/// `--max-packet-size`, MQTT 3.1.1 skips a larger message (acknowledged, not printed) and the
+/// next one still arrives.
+#[test]
+fn max_packet_size_default_takes_large_messages_and_a_smaller_one_skips_them() {
+    let b = Broker::start(BrokerConfig::default());
+    let dir = broker::TempDir::new("cli-large");
+    let big = dir.path("big.bin");
+    std::fs::write(&big, vec![b'x'; 2_000_000]).expect("write");
+    let big = big.to_str().expect("utf-8 path");
+    let mut sub = start_sub(
+        &b,
+        &["-V", "311", "-t", "large/a", "-q", "1", "-C", "1"],
+        "",
+    );
+    // Read while it prints: 2 MB do not fit in a pipe.
+    let mut stdout = sub.stdout.take().expect("stdout");
+    let printed = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut all).map(|_| all.len())
+    });
+    let out = publish(&b, &["-t", "large/a", "-q", "1", "-f", big]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(finish(sub).status.success());
+    let printed = printed.join().expect("reader").expect("read");
+    assert_eq!(printed, 2_000_000 + 1, "the whole message and a newline");
+
+    let sub = start_sub(
+        &b,
+        &[
+            "-V",
+            "311",
+            "-t",
+            "large/b",
+            "-q",
+            "1",
+            "-C",
+            "1",
+            "--max-packet-size",
+            "100000",
+        ],
+        "",
+    );
+    let out = publish(&b, &["-t", "large/b", "-q", "1", "-f", big]);
+    assert!(out.status.success());
+    let out = publish(&b, &["-t", "large/b", "-q", "1", "-m", "small"]);
+    assert!(out.status.success());
+    let got = finish(sub);
+    assert!(got.status.success());
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "small\n");
+}
