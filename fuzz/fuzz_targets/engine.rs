@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
     let options = Options::new("fuzz")
         .protocol(version)
         .max_queued(64)
-        .clean_session(first & 2 == 0);
+        .clean_session(first & 2 == 0)
+        // A small limit now and then: larger messages take the 3.1.1 skipping path.
+        .max_incoming_packet_size(if first & 4 == 0 { 1 << 20 } else { 64 })
+        .manual_acks(first & 8 != 0);
     let mut now = 0u64;
     let Ok(mut client) = Client::new(options, Instant::from_millis(now)) else {
         return;
