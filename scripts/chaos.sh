@@ -9,7 +9,10 @@
 #                                 its persistence file mid-run (about half an hour)
 #   ./scripts/chaos.sh --quick    short and seeded (>= 100 faults per run, under a minute; the
 #                                 test command runs the same as reliability/tests/chaos_quick.rs)
-#   ./scripts/chaos.sh --seed N   another seed (faults are logged with their times on failure)
+#   ./scripts/chaos.sh --seed N   another seed (on failure: the faults with their times, the
+#                                 first lost message numbers with when they were published, and
+#                                 when the broker was killed; CHAOS_KEEP_LOGS=dir keeps its log)
+#   ./scripts/chaos.sh --only std-v3   one run of the four (std|smol, v3|v5), same seed as in the set
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo run -q --release -p reliability --bin chaos -- "$@"

@@ -112,7 +112,12 @@ pub struct Report {
     pub resent_after_release: u64,
     pub reordered: u64,
     pub seconds: f64,
+    /// The first lost message numbers (at most [`LOST_SHOWN`]), for the failure report.
+    pub lost_numbers: Vec<u64>,
 }
+
+/// How many lost message numbers a failed run names.
+const LOST_SHOWN: usize = 10;
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -148,6 +153,28 @@ impl Report {
         self.lost == 0 && (self.qos == 1 || self.duplicated == self.resent_after_release)
     }
 }
+
+/// The first [`LOST_SHOWN`] message numbers that never arrived.
+fn lost_numbers(sequence: &[Arrival], messages: u64) -> Vec<u64> {
+    let seen: HashSet<u64> = sequence.iter().map(|a| a.n).collect();
+    (0..messages)
+        .filter(|n| !seen.contains(n))
+        .take(LOST_SHOWN)
+        .collect()
+}
+
+/// When message `n` was published, from the publisher's timeline (one mark every
+/// [`MARK_EVERY`] messages): the time of the last mark at or before it.
+fn published_at(timeline: &[(u64, Duration)], n: u64) -> Option<Duration> {
+    timeline
+        .iter()
+        .take_while(|(m, _)| *m <= n)
+        .last()
+        .map(|(_, t)| *t)
+}
+
+/// The publisher's timeline records one mark every this many messages.
+const MARK_EVERY: u64 = 100;
 
 /// Lost, duplicated, of those resent by the broker after release, and reordered.
 fn analyse(sequence: &[Arrival], messages: u64, qos2: bool) -> (u64, u64, u64, u64) {
@@ -201,14 +228,25 @@ pub fn run(config: &Config) -> [Report; 2] {
         // Mid-run: after about a third of the expected publishing time.
         Duration::from_millis(config.messages.min(20_000) / 2)
     });
+    let timeline: Arc<Mutex<Vec<(u64, Duration)>>> = Arc::default();
     let publishing = std::thread::spawn({
         let pair = pair.clone();
         let messages = config.messages;
-        move || pair.publish_all(messages)
+        let timeline = timeline.clone();
+        move || {
+            pair.publish_all(messages, |n| {
+                if n % MARK_EVERY == 0 {
+                    timeline.lock().expect("lock").push((n, started.elapsed()));
+                }
+            })
+        }
     });
+    let mut broker_killed = None;
     if let Some(after) = killer {
         std::thread::sleep(after);
+        let at = started.elapsed();
         broker.kill_and_restart();
+        broker_killed = Some((at, started.elapsed()));
     }
     let published = publishing.join().expect("publisher thread");
     assert!(published.is_ok(), "{tag}: publishing failed: {published:?}");
@@ -245,6 +283,7 @@ pub fn run(config: &Config) -> [Report; 2] {
             resent_after_release,
             reordered,
             seconds,
+            lost_numbers: lost_numbers(&r.sequences[index], config.messages),
         }
     };
     let reports = [report(0), report(1)];
@@ -252,9 +291,23 @@ pub fn run(config: &Config) -> [Report; 2] {
         // The broker's own account, for checking who did what (e.g. a resend after PUBREL).
         let _ = std::fs::write(format!("{dir}/chaos-broker-{tag}.log"), broker.log());
     }
+    let timeline = timeline.lock().expect("lock");
     for rep in &reports {
         if !rep.holds() {
-            eprintln!("{tag}: {rep}; faults:\n{}", proxy.describe());
+            eprintln!("{tag}: {rep}");
+            if let Some((at, back)) = broker_killed {
+                eprintln!(
+                    "  broker SIGKILLed at {:.3}s, restarted by {:.3}s",
+                    at.as_secs_f64(),
+                    back.as_secs_f64()
+                );
+            }
+            for &n in &rep.lost_numbers {
+                let when = published_at(&timeline, n)
+                    .map_or_else(|| "?".into(), |t| format!("{:.3}s", t.as_secs_f64()));
+                eprintln!("  lost message {n}: publishing reached it at about {when}");
+            }
+            eprintln!("  faults:\n{}", proxy.describe());
         }
     }
     reports
@@ -276,7 +329,9 @@ pub fn quick(transport: Transport, version: u8, seed: u64) -> Config {
 
 #[cfg(test)]
 mod tests {
-    use super::{analyse, Arrival};
+    use std::time::Duration;
+
+    use super::{analyse, lost_numbers, published_at, Arrival};
 
     fn seq(items: &[(u64, u16, bool)]) -> Vec<Arrival> {
         items
@@ -318,5 +373,16 @@ mod tests {
         assert_eq!(analyse(&swapped, 4, true), (0, 0, 0, 1));
         let lost = seq(&[(0, 1, false), (1, 2, false), (3, 4, false)]);
         assert_eq!(analyse(&lost, 4, true), (1, 0, 0, 0));
+        assert_eq!(lost_numbers(&lost, 6), [2, 4, 5]);
+    }
+
+    #[test]
+    fn a_lost_message_is_dated_by_the_last_mark_before_it() {
+        let ms = Duration::from_millis;
+        let timeline = [(0, ms(0)), (100, ms(40)), (200, ms(90))];
+        assert_eq!(published_at(&timeline, 150), Some(ms(40)));
+        assert_eq!(published_at(&timeline, 200), Some(ms(90)));
+        assert_eq!(published_at(&timeline, 5_000), Some(ms(90)));
+        assert_eq!(published_at(&[], 3), None);
     }
 }

@@ -102,10 +102,16 @@ pub fn connect(config: &Config, url: &str, tag: &str, received: Arc<Mutex<Receiv
 impl Pair {
     /// Publishes `messages` numbered messages at QoS 1 (`chaos/1`) and at QoS 2 (`chaos/2`),
     /// then waits until the broker acknowledged them all (and disconnects the publisher).
-    pub fn publish_all(&self, messages: u64) -> Result<(), transport_core::Error> {
+    /// `before` is told each number first (the run's timeline).
+    pub fn publish_all(
+        &self,
+        messages: u64,
+        before: impl Fn(u64),
+    ) -> Result<(), transport_core::Error> {
         match self {
             Self::Blocking { publisher, .. } => {
                 for n in 0..messages {
+                    before(n);
                     publisher.publish("chaos/1", n.to_string(), QoS::AtLeastOnce)?;
                     publisher.publish("chaos/2", n.to_string(), QoS::ExactlyOnce)?;
                 }
@@ -113,6 +119,7 @@ impl Pair {
             }
             Self::Async { publisher, .. } => smol::block_on(async {
                 for n in 0..messages {
+                    before(n);
                     publisher
                         .publish("chaos/1", n.to_string(), QoS::AtLeastOnce)
                         .await?;

@@ -1,7 +1,7 @@
 //! The chaos suite from the command line (`scripts/chaos.sh`): every transport × version run,
 //! one line per run and QoS, exit 1 if any promise was broken.
 //!
-//! `cargo run --release -p reliability --bin chaos -- [--quick] [--seed N]`
+//! `cargo run --release -p reliability --bin chaos -- [--quick] [--seed N] [--only std-v3]`
 
 use std::time::Duration;
 
@@ -16,11 +16,19 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x000C_4A05);
+    // `--only std-v3` (or smol-v5, …): one of the four runs, with the seed it has in the set.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1));
     let mut broken = 0;
     let mut index = 0;
     for transport in [Transport::Blocking, Transport::Async] {
         for version in [3, 5] {
             index += 1;
+            if only.is_some_and(|o| *o != format!("{transport}-v{version}")) {
+                continue;
+            }
             let config = if quick {
                 reliability::chaos::quick(transport, version, seed + index)
             } else {
