@@ -51,6 +51,44 @@ fn mqtt_4_3_3_10_qos2_duplicate_is_acknowledged_not_delivered_again() {
     }
 }
 
+/// A QoS 2 PUBLISH without DUP on an identifier we still hold (PUBREC sent, no PUBREL) is
+/// the sender's first attempt at a new message [MQTT-3.3.1-1]: a broker restarted from an older
+/// save reuses identifiers it forgot. It is delivered (the chaos suite lost such a message
+/// when it was taken for a repeat); a repeat (DUP) is still not delivered again.
+#[test]
+fn qos2_first_attempt_on_an_identifier_still_held_is_a_new_message() {
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        let mut h = Harness::new(Options::new("c").protocol(version));
+        h.connect(false);
+        h.deliver("t", b"old", QoS::ExactlyOnce, Some(9), false);
+        assert_eq!(h.take_sent(), [Packet::PubRec(PubResponse::new(9))]);
+        h.deliver("t", b"new", QoS::ExactlyOnce, Some(9), false);
+        assert_eq!(h.take_sent(), [Packet::PubRec(PubResponse::new(9))]);
+        h.deliver("t", b"new", QoS::ExactlyOnce, Some(9), true);
+        assert_eq!(h.take_sent(), [Packet::PubRec(PubResponse::new(9))]);
+        let messages: Vec<Vec<u8>> = h.messages().into_iter().map(|(_, p)| p).collect();
+        assert_eq!(messages, [b"old".to_vec(), b"new".to_vec()], "{version:?}");
+        h.send(Packet::PubRel(PubResponse::new(9)));
+        assert_eq!(h.take_sent(), [Packet::PubComp(PubResponse::new(9))]);
+    }
+}
+
+/// The reused identifier keeps the one receive slot it had (MQTT 5 Receive Maximum).
+#[test]
+fn qos2_reused_identifier_takes_no_second_receive_slot() {
+    let mut h = Harness::new(Options::new("c").receive_maximum(2));
+    h.connect(false);
+    h.deliver("t", b"1", QoS::ExactlyOnce, Some(1), false);
+    h.deliver("t", b"1 again", QoS::ExactlyOnce, Some(1), false);
+    h.deliver("t", b"2", QoS::ExactlyOnce, Some(2), false);
+    assert_eq!(types(&h.take_sent()), [PacketType::PubRec; 3]);
+    h.deliver("t", b"3", QoS::ExactlyOnce, Some(3), false);
+    assert!(
+        matches!(&h.take_sent()[..], [Packet::Disconnect(d)] if d.reason_code == ReasonCode::ReceiveMaximumExceeded),
+        "two identifiers held, the third is one too many"
+    );
+}
+
 #[test]
 fn unknown_pubrel_gets_pubcomp_packet_identifier_not_found() {
     let mut h = Harness::v5("c");

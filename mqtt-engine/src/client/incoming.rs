@@ -221,11 +221,13 @@ impl<S: Store> Client<S> {
                 }
             }
             QoS::ExactlyOnce => {
-                if self.repeated_qos2(packet_id, now) {
+                match self.qos2_arrival(packet_id, publish.dup, now) {
                     // Delivered before: not again.
-                    return Ok(());
+                    Qos2Arrival::Repeat => return Ok(()),
+                    // The identifier's receive slot is still taken.
+                    Qos2Arrival::Reused => {}
+                    Qos2Arrival::New => self.take_receive_slot()?,
                 }
-                self.take_receive_slot()?;
                 if self.options.manual_acks {
                     self.deliver(publish, Some(QoS::ExactlyOnce));
                 } else {
@@ -262,9 +264,10 @@ impl<S: Store> Client<S> {
         if head.topic.is_empty() {
             return Err(ProtocolError::Decode(DecodeError::EmptyTopicName));
         }
-        let (topic, qos, packet_id, size) = (
+        let (topic, qos, dup, packet_id, size) = (
             ByteStr::from(head.topic),
             head.qos,
+            head.dup,
             head.packet_id,
             head.size,
         );
@@ -272,7 +275,11 @@ impl<S: Store> Client<S> {
         self.read_buf.advance(here);
         self.skip = size - here;
         let id = packet_id.unwrap_or(0);
-        if qos == QoS::ExactlyOnce && self.repeated_qos2(id, now) {
+        let arrival = match qos {
+            QoS::ExactlyOnce => self.qos2_arrival(id, dup, now),
+            _ => Qos2Arrival::New,
+        };
+        if arrival == Qos2Arrival::Repeat {
             return Ok(Some(()));
         }
         self.events.push_back(Event::MessageTooLarge {
@@ -283,7 +290,9 @@ impl<S: Store> Client<S> {
         });
         if qos != QoS::AtMostOnce {
             // Acknowledged in arrival order, behind deliveries the application still holds.
-            self.take_receive_slot()?;
+            if arrival == Qos2Arrival::New {
+                self.take_receive_slot()?;
+            }
             self.pending_acks.push_back(PendingAck {
                 packet_id: id,
                 qos,
@@ -294,14 +303,25 @@ impl<S: Store> Client<S> {
         Ok(Some(()))
     }
 
-    /// A QoS 2 PUBLISH received before: acknowledged again if it was [MQTT-4.3.3-10], nothing
-    /// while the application still holds it. True when it is such a repeat.
-    fn repeated_qos2(&mut self, packet_id: u16, now: Instant) -> bool {
-        if self.store.contains_incoming(packet_id) {
-            self.send_response(PacketType::PubRec, packet_id, ReasonCode::Success, now);
-            return true;
+    /// What a QoS 2 PUBLISH is, by its identifier and DUP flag. An identifier still held — PUBREC
+    /// sent and no PUBREL yet, or delivered and not yet acknowledged by the application —
+    /// with DUP set is a re-delivery: acknowledged again if it was, not delivered again
+    /// [MQTT-4.3.3-10]. Without DUP the sender says it is a first attempt [MQTT-3.3.1-1]: a
+    /// sender that lost its state (a broker restarted from an older save, a session moved in
+    /// a cluster) is reusing an identifier we still hold for a new message, which is taken —
+    /// dropping it would lose it, the sender having been told it arrived.
+    fn qos2_arrival(&mut self, packet_id: u16, dup: bool, now: Instant) -> Qos2Arrival {
+        let acknowledged = self.store.contains_incoming(packet_id);
+        if !acknowledged && !self.pending_acks.iter().any(|p| p.packet_id == packet_id) {
+            return Qos2Arrival::New;
         }
-        self.pending_acks.iter().any(|p| p.packet_id == packet_id)
+        if !dup {
+            return Qos2Arrival::Reused;
+        }
+        if acknowledged {
+            self.send_response(PacketType::PubRec, packet_id, ReasonCode::Success, now);
+        }
+        Qos2Arrival::Repeat
     }
 
     /// [MQTT-3.3.2-10]: aliases 1..=our maximum; an empty topic must name a known alias.
@@ -527,6 +547,17 @@ impl Ack {
 
 /// Decodes the acknowledgement or PINGRESP at the front of `input`, keeping only the fields
 /// the engine uses; with the bytes it took.
+/// A QoS 2 PUBLISH seen by its identifier (see `Client::qos2_arrival`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Qos2Arrival {
+    /// An identifier not held: a new message.
+    New,
+    /// A re-delivery (DUP) of a message already delivered.
+    Repeat,
+    /// A first attempt (no DUP) on an identifier still held: a new message.
+    Reused,
+}
+
 fn read_ack(
     input: &[u8],
     version: ProtocolVersion,
