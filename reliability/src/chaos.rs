@@ -112,7 +112,7 @@ pub struct Report {
     pub resent_after_release: u64,
     pub reordered: u64,
     pub seconds: f64,
-    /// The first lost message numbers (at most [`LOST_SHOWN`]), for the failure report.
+    /// The first lost message numbers (at most ten), for the failure report.
     pub lost_numbers: Vec<u64>,
 }
 
