@@ -2,8 +2,8 @@
 
 use bytes::Buf;
 use mqtt_proto::{
-    decode, decode_publish_head, decode_ref, ByteStr, DecodeError, Packet, PacketType,
-    ProtocolVersion, Publish, QoS, ReasonCode, SubAck,
+    decode, decode_ref, DecodeError, Packet, PacketType, ProtocolVersion, Publish, QoS, ReasonCode,
+    SubAck,
 };
 
 use super::{Client, PendingAck, State};
@@ -241,68 +241,6 @@ impl<S: Store> Client<S> {
         Ok(())
     }
 
-    /// An MQTT 3.1.1 PUBLISH over our maximum size waits at the front of the read buffer
-    /// (3.1.1 cannot announce the limit: see [`Event::MessageTooLarge`]).
-    fn skips_oversize(&self) -> bool {
-        self.options.version == ProtocolVersion::V311
-            && matches!(self.state, State::Connected { .. })
-            && self
-                .read_buf
-                .first()
-                .is_some_and(|b| b >> 4 == PacketType::Publish as u8)
-    }
-
-    /// Reads the head of the oversize PUBLISH at the front of the read buffer, drops what has
-    /// arrived of it (the rest is dropped as it comes), then acknowledges and reports it.
-    /// `Ok(None)` until its topic and identifier have arrived.
-    fn skip_publish(&mut self, now: Instant) -> Result<Option<()>, ProtocolError> {
-        let head = match decode_publish_head(&self.read_buf) {
-            Ok(Some(head)) => head,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(ProtocolError::Decode(e)),
-        };
-        if head.topic.is_empty() {
-            return Err(ProtocolError::Decode(DecodeError::EmptyTopicName));
-        }
-        let (topic, qos, dup, packet_id, size) = (
-            ByteStr::from(head.topic),
-            head.qos,
-            head.dup,
-            head.packet_id,
-            head.size,
-        );
-        let here = self.read_buf.len().min(size);
-        self.read_buf.advance(here);
-        self.skip = size - here;
-        let id = packet_id.unwrap_or(0);
-        let arrival = match qos {
-            QoS::ExactlyOnce => self.qos2_arrival(id, dup, now),
-            _ => Qos2Arrival::New,
-        };
-        if arrival == Qos2Arrival::Repeat {
-            return Ok(Some(()));
-        }
-        self.events.push_back(Event::MessageTooLarge {
-            topic,
-            qos,
-            packet_id,
-            size,
-        });
-        if qos != QoS::AtMostOnce {
-            // Acknowledged in arrival order, behind deliveries the application still holds.
-            if arrival == Qos2Arrival::New {
-                self.take_receive_slot()?;
-            }
-            self.pending_acks.push_back(PendingAck {
-                packet_id: id,
-                qos,
-                acked: true,
-            });
-            self.send_ready_acks(now);
-        }
-        Ok(Some(()))
-    }
-
     /// What a QoS 2 PUBLISH is, by its identifier and DUP flag. An identifier still held — PUBREC
     /// sent and no PUBREL yet, or delivered and not yet acknowledged by the application —
     /// with DUP set is a re-delivery: acknowledged again if it was, not delivered again
@@ -310,7 +248,7 @@ impl<S: Store> Client<S> {
     /// sender that lost its state (a broker restarted from an older save, a session moved in
     /// a cluster) is reusing an identifier we still hold for a new message, which is taken —
     /// dropping it would lose it, the sender having been told it arrived.
-    fn qos2_arrival(&mut self, packet_id: u16, dup: bool, now: Instant) -> Qos2Arrival {
+    pub(super) fn qos2_arrival(&mut self, packet_id: u16, dup: bool, now: Instant) -> Qos2Arrival {
         let acknowledged = self.store.contains_incoming(packet_id);
         if !acknowledged && !self.pending_acks.iter().any(|p| p.packet_id == packet_id) {
             return Qos2Arrival::New;
@@ -345,7 +283,7 @@ impl<S: Store> Client<S> {
     }
 
     /// Counts an incoming QoS 1/2 publish against our Receive Maximum (MQTT 5).
-    fn take_receive_slot(&mut self) -> Result<(), ProtocolError> {
+    pub(super) fn take_receive_slot(&mut self) -> Result<(), ProtocolError> {
         if self.options.version == ProtocolVersion::V5
             && self.incoming_unacked >= usize::from(self.options.receive_maximum)
         {
@@ -549,7 +487,7 @@ impl Ack {
 /// the engine uses; with the bytes it took.
 /// A QoS 2 PUBLISH seen by its identifier (see `Client::qos2_arrival`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Qos2Arrival {
+pub(super) enum Qos2Arrival {
     /// An identifier not held: a new message.
     New,
     /// A re-delivery (DUP) of a message already delivered.

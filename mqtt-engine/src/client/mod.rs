@@ -4,6 +4,7 @@
 mod connection;
 mod incoming;
 mod sending;
+mod too_large;
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
