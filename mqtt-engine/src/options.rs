@@ -161,8 +161,7 @@ impl Options {
         self
     }
 
-    /// Largest packet accepted from the server, in bytes (default 1 MiB). Announced as MQTT 5
-    /// Largest packet accepted from the server (default 1 MiB, at least 16 bytes). MQTT 5
+    /// Largest packet accepted from the server, in bytes (default 1 MiB, at least 16). MQTT 5
     /// announces it in CONNECT (Maximum Packet Size): a larger packet is a protocol error and
     /// closes the connection (0x95). MQTT 3.1.1 cannot announce it: a larger PUBLISH is
     /// acknowledged, reported as [`Event::MessageTooLarge`](crate::Event::MessageTooLarge)

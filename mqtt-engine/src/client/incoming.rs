@@ -483,8 +483,6 @@ impl Ack {
     }
 }
 
-/// Decodes the acknowledgement or PINGRESP at the front of `input`, keeping only the fields
-/// the engine uses; with the bytes it took.
 /// A QoS 2 PUBLISH seen by its identifier (see `Client::qos2_arrival`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Qos2Arrival {
@@ -496,6 +494,8 @@ pub(super) enum Qos2Arrival {
     Reused,
 }
 
+/// Decodes the acknowledgement or PINGRESP at the front of `input`, keeping only the fields
+/// the engine uses; with the bytes it took.
 fn read_ack(
     input: &[u8],
     version: ProtocolVersion,
