@@ -30,7 +30,7 @@ impl<S: Store> Client<S> {
         let skipped = self.skip.min(bytes.len());
         self.skip -= skipped;
         let mut fresh = &bytes[skipped..];
-        if self.read_buf.is_empty() && !fresh.is_empty() {
+        if self.read_buf.is_empty() {
             fresh = self.acks_in_place(fresh, now)?;
             if connection != self.connection {
                 return Ok(());
