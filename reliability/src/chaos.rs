@@ -154,15 +154,6 @@ impl Report {
     }
 }
 
-/// The first [`LOST_SHOWN`] message numbers that never arrived.
-fn lost_numbers(sequence: &[Arrival], messages: u64) -> Vec<u64> {
-    let seen: HashSet<u64> = sequence.iter().map(|a| a.n).collect();
-    (0..messages)
-        .filter(|n| !seen.contains(n))
-        .take(LOST_SHOWN)
-        .collect()
-}
-
 /// When message `n` was published, from the publisher's timeline (one mark every
 /// [`MARK_EVERY`] messages): the time of the last mark at or before it.
 fn published_at(timeline: &[(u64, Duration)], n: u64) -> Option<Duration> {
@@ -176,8 +167,19 @@ fn published_at(timeline: &[(u64, Duration)], n: u64) -> Option<Duration> {
 /// The publisher's timeline records one mark every this many messages.
 const MARK_EVERY: u64 = 100;
 
-/// Lost, duplicated, of those resent by the broker after release, and reordered.
-fn analyse(sequence: &[Arrival], messages: u64, qos2: bool) -> (u64, u64, u64, u64) {
+/// What one topic's arrivals say (see [`Report`] for each count).
+struct Analysis {
+    lost: u64,
+    duplicated: u64,
+    resent_after_release: u64,
+    reordered: u64,
+    /// The first [`LOST_SHOWN`] lost message numbers.
+    lost_numbers: Vec<u64>,
+}
+
+/// Lost (and the first of them), duplicated, of those resent by the broker after release, and
+/// reordered.
+fn analyse(sequence: &[Arrival], messages: u64, qos2: bool) -> Analysis {
     let mut first: HashMap<u64, Arrival> = HashMap::new();
     let mut duplicated = 0;
     let mut resent = 0;
@@ -201,8 +203,21 @@ fn analyse(sequence: &[Arrival], messages: u64, qos2: bool) -> (u64, u64, u64, u
         }
         highest = Some(highest.map_or(n, |h| h.max(n)));
     }
-    let lost = (0..messages).filter(|n| !first.contains_key(n)).count() as u64;
-    (lost, duplicated, resent, reordered)
+    let mut lost = 0;
+    let mut lost_numbers = Vec::new();
+    for n in (0..messages).filter(|n| !first.contains_key(n)) {
+        lost += 1;
+        if lost_numbers.len() < LOST_SHOWN {
+            lost_numbers.push(n);
+        }
+    }
+    Analysis {
+        lost,
+        duplicated,
+        resent_after_release: resent,
+        reordered,
+        lost_numbers,
+    }
 }
 
 /// Runs one chaos run; returns the QoS 1 and QoS 2 reports.
@@ -271,19 +286,18 @@ pub fn run(config: &Config) -> [Report; 2] {
     let r = received.lock().expect("lock");
     let config_line = format!("{} v{}", config.transport, config.version);
     let report = |index: usize| {
-        let (lost, duplicated, resent_after_release, reordered) =
-            analyse(&r.sequences[index], config.messages, index == 1);
+        let a = analyse(&r.sequences[index], config.messages, index == 1);
         Report {
             config_line: config_line.clone(),
             qos: index as u8 + 1,
             messages: config.messages,
             faults,
-            lost,
-            duplicated,
-            resent_after_release,
-            reordered,
+            lost: a.lost,
+            duplicated: a.duplicated,
+            resent_after_release: a.resent_after_release,
+            reordered: a.reordered,
             seconds,
-            lost_numbers: lost_numbers(&r.sequences[index], config.messages),
+            lost_numbers: a.lost_numbers,
         }
     };
     let reports = [report(0), report(1)];
@@ -331,7 +345,13 @@ pub fn quick(transport: Transport, version: u8, seed: u64) -> Config {
 mod tests {
     use std::time::Duration;
 
-    use super::{analyse, lost_numbers, published_at, Arrival};
+    use super::{analyse, published_at, Arrival};
+
+    /// Lost, duplicated, resent after release, reordered.
+    fn counts(sequence: &[Arrival], messages: u64, qos2: bool) -> (u64, u64, u64, u64) {
+        let a = analyse(sequence, messages, qos2);
+        (a.lost, a.duplicated, a.resent_after_release, a.reordered)
+    }
 
     fn seq(items: &[(u64, u16, bool)]) -> Vec<Arrival> {
         items
@@ -347,7 +367,7 @@ mod tests {
     #[test]
     fn analysis_counts_losses_duplicates_resends_and_reorders() {
         let plain = seq(&[(0, 1, false), (1, 2, false), (2, 3, false), (3, 4, false)]);
-        assert_eq!(analyse(&plain, 4, true), (0, 0, 0, 0));
+        assert_eq!(counts(&plain, 4, true), (0, 0, 0, 0));
         let dup = seq(&[
             (0, 1, false),
             (1, 2, false),
@@ -355,7 +375,7 @@ mod tests {
             (2, 3, false),
             (3, 4, false),
         ]);
-        assert_eq!(analyse(&dup, 4, true), (0, 1, 0, 0));
+        assert_eq!(counts(&dup, 4, true), (0, 1, 0, 0));
         let resent = seq(&[
             (0, 1, false),
             (1, 2, false),
@@ -363,17 +383,17 @@ mod tests {
             (2, 3, false),
             (3, 4, false),
         ]);
-        assert_eq!(analyse(&resent, 4, true), (0, 1, 1, 0));
+        assert_eq!(counts(&resent, 4, true), (0, 1, 1, 0));
         assert_eq!(
-            analyse(&resent, 4, false),
+            counts(&resent, 4, false),
             (0, 1, 0, 0),
             "QoS 1: a plain duplicate"
         );
         let swapped = seq(&[(0, 1, false), (2, 3, false), (1, 2, false), (3, 4, false)]);
-        assert_eq!(analyse(&swapped, 4, true), (0, 0, 0, 1));
+        assert_eq!(counts(&swapped, 4, true), (0, 0, 0, 1));
         let lost = seq(&[(0, 1, false), (1, 2, false), (3, 4, false)]);
-        assert_eq!(analyse(&lost, 4, true), (1, 0, 0, 0));
-        assert_eq!(lost_numbers(&lost, 6), [2, 4, 5]);
+        assert_eq!(counts(&lost, 4, true), (1, 0, 0, 0));
+        assert_eq!(analyse(&lost, 6, true).lost_numbers, [2, 4, 5]);
     }
 
     #[test]
