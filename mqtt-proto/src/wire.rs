@@ -1,6 +1,8 @@
 //! Primitive fields on the wire (MQTT 1.5): integers, strings, binary data, with `nom` readers
 //! over a complete packet body and writers into any `BufMut`.
 
+use core::mem::MaybeUninit;
+
 use bytes::{BufMut, BytesMut};
 use nom::error::{ErrorKind, ParseError};
 
@@ -238,6 +240,70 @@ pub(crate) fn put_in_place(buf: &mut BytesMut, total: usize, put: impl FnOnce(&m
     unsafe {
         buf.set_len(len + written);
     }
+}
+
+/// Appends one frame made of four parts — `head` (its first `head_len` bytes), `topic`, `mid`
+/// (its first `mid_len` bytes) and `payload` — with one reservation and straight-line writes
+/// (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 262 instructions with the
+/// `#[inline]` there): the two short parts are stored as whole words (eight and four bytes)
+/// into room reserved past the frame, the next part written over their unused bytes. Like
+/// [`put_in_place`], a write past the reserved room panics (the room is reserved from the
+/// parts' own lengths: it cannot happen); returns the frame's length.
+#[allow(clippy::inline_always)] // measured with callgrind: 326 instructions when not inlined
+#[inline(always)]
+pub(crate) fn put_frame(
+    buf: &mut BytesMut,
+    (head, head_len): ([u8; 8], usize),
+    topic: &[u8],
+    (mid, mid_len): ([u8; 4], usize),
+    payload: &[u8],
+) -> usize {
+    let total = head_len + topic.len() + mid_len + payload.len();
+    // Eight bytes of slack: the word stores may reach past the frame's last part.
+    buf.reserve(total + 8);
+    let len = buf.len();
+    let room = buf.spare_capacity_mut();
+    let mut at = 0;
+    store(room, &mut at, &head, head_len);
+    copy(room, &mut at, topic);
+    store(room, &mut at, &mid, mid_len);
+    copy(room, &mut at, payload);
+    #[allow(unsafe_code)]
+    // SAFETY: `store` and `copy` initialized `room[..at]` (each wrote every byte it moved
+    // `at` past), and `room` is the spare capacity after `len`: what `set_len` requires.
+    unsafe {
+        buf.set_len(len + at);
+    }
+    at
+}
+
+/// Stores all of `word` at `room[*at..]` and moves `at` past its first `used` bytes (at most
+/// `N`).
+#[allow(clippy::inline_always)] // measured with callgrind (see `put_frame`)
+#[inline(always)]
+fn store<const N: usize>(
+    room: &mut [MaybeUninit<u8>],
+    at: &mut usize,
+    word: &[u8; N],
+    used: usize,
+) {
+    room[*at..*at + N].copy_from_slice(&word.map(MaybeUninit::new));
+    *at += used.min(N);
+}
+
+/// Copies `src` to `room[*at..]` and moves `at` past it. (A safe byte loop here is not turned
+/// into a `memcpy` once inlined: 73 instructions for 64 bytes instead of about 25.)
+#[allow(clippy::inline_always)] // measured with callgrind (see `put_frame`)
+#[inline(always)]
+fn copy(room: &mut [MaybeUninit<u8>], at: &mut usize, src: &[u8]) {
+    let dst = &mut room[*at..*at + src.len()];
+    #[allow(unsafe_code)]
+    // SAFETY: `dst` is exactly `src.len()` bytes long, and the two do not overlap: `dst` is
+    // the spare capacity of a buffer borrowed mutably, `src` a shared slice.
+    unsafe {
+        core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len());
+    }
+    *at += src.len();
 }
 
 /// Uninitialized room that can only be written, front to back (see [`put_in_place`]).

@@ -47,6 +47,24 @@ fn main() {
         p.pkid = 42;
         Packet::Publish(p)
     };
+    let rumqttc_sub = {
+        use rumqttc::mqttbytes::v4::{Subscribe, SubscribeFilter};
+        let filters = (0..10).map(|i| {
+            SubscribeFilter::new(
+                format!("sensors/{i}/+/temperature"),
+                rumqttc::mqttbytes::QoS::AtLeastOnce,
+            )
+        });
+        let mut s = Subscribe::new_many(filters);
+        s.pkid = 7;
+        s
+    };
+    let rumqttc_connect = {
+        let mut c = rumqttc::mqttbytes::v4::Connect::new("bench-client-0001");
+        c.set_login("user", "password");
+        c.keep_alive = 30;
+        c
+    };
     let connect_packet = benches::connect();
     let connect = wire(&connect_packet, v);
     let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -128,6 +146,14 @@ fn main() {
         "rumqttc_encode_v5" => repeat(n, || {
             buf.clear();
             black_box(rumqttc_v5.write(&mut buf).is_ok());
+        }),
+        "rumqttc_encode_sub" => repeat(n, || {
+            buf.clear();
+            black_box(rumqttc_sub.write(&mut buf).is_ok());
+        }),
+        "rumqttc_encode_connect" => repeat(n, || {
+            buf.clear();
+            black_box(rumqttc_connect.write(&mut buf).is_ok());
         }),
         "encode_sub" => repeat(n, || {
             buf.clear();

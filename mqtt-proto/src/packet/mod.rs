@@ -296,6 +296,7 @@ impl Packet<Owned> {
 
     /// Appends the packet to `buf` with one reservation, returning the bytes written. On error
     /// `buf` is unchanged.
+    #[inline]
     pub fn encode(
         &self,
         version: ProtocolVersion,

@@ -236,20 +236,28 @@ impl Publish<Owned> {
         crate::topic::scan_name(topic).ok()?;
         let first =
             0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain);
-        wire::put_in_place(buf, total, |room| {
-            room.put_u8(first);
-            crate::varint::put(room, body as u32);
-            room.put_u16(topic.len() as u16);
-            room.put_slice(topic);
-            if let Some(id) = id {
-                room.put_u16(id);
+        // First byte, remaining length and topic length, in stream order in one word.
+        let (mut head, mut n) = (u64::from(first), 1);
+        let mut rest = body as u64;
+        loop {
+            let more = rest >= 0x80;
+            head |= ((rest & 0x7F) | (u64::from(more) << 7)) << (8 * n);
+            n += 1;
+            rest >>= 7;
+            if !more {
+                break;
             }
-            if props_len == 1 {
-                room.put_u8(0);
-            }
-            room.put_slice(&self.payload);
-        });
-        Some(total)
+        }
+        head |= u64::from((topic.len() as u16).swap_bytes()) << (8 * n);
+        // Packet identifier and (MQTT 5) the empty property length, in one word.
+        let mid = u32::from(id.unwrap_or(0).swap_bytes());
+        Some(wire::put_frame(
+            buf,
+            (head.to_le_bytes(), n + 2),
+            topic,
+            (mid.to_le_bytes(), id_len + props_len),
+            &self.payload,
+        ))
     }
 
     /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
@@ -470,7 +478,30 @@ mod tests {
         }
     }
 
-    /// The in-place encoder (`wire::put_in_place` and its `unsafe` code, run under Miri in CI)
+    /// A four-byte remaining length, the longest: the frame's head word (first byte, remaining
+    /// length, topic length) is then seven bytes of its eight.
+    #[test]
+    fn plain_encode_of_a_frame_with_a_four_byte_remaining_length() {
+        let p = Publish::new("a/b", vec![0x5Au8; 2_097_152]).with_qos(QoS::AtLeastOnce);
+        let p = Publish {
+            packet_id: Some(7),
+            ..p
+        };
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let mut fast = bytes::BytesMut::new();
+            let mut checked = fast.clone();
+            let a = p.encode_plain(version, None, &mut fast);
+            let b = p.encode_checked(version, None, &mut checked);
+            assert_eq!(a, b.ok());
+            assert_eq!(fast, checked);
+            // 2 + 3 + 2 (+ 1) + 2,097,152 bytes of body: four length bytes, the last 0x01.
+            assert_eq!(fast[4], 0x01, "{version:?}");
+            assert_eq!(a, Some(fast.len()));
+        }
+    }
+
+    /// The in-place encoders (`wire::put_in_place`, `wire::put_frame` and their `unsafe` code,
+    /// run under Miri in CI)
     /// through both PUBLISH paths, the plain one against the checked one: every
     /// remaining-length size (1 to 3 bytes), topic lengths around a word, both versions, QoS 0
     /// and 1, into an empty buffer and after existing bytes.
