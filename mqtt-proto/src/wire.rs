@@ -226,10 +226,25 @@ pub(crate) fn put_header(buf: &mut impl BufMut, first_byte: u8, body: usize) {
 /// wrote is kept.
 #[inline]
 pub(crate) fn put_in_place(buf: &mut BytesMut, total: usize, put: impl FnOnce(&mut Room<'_>)) {
+    let written: Result<(), core::convert::Infallible> = try_put_in_place(buf, total, |room| {
+        put(room);
+        Ok(())
+    });
+    let Ok(()) = written;
+}
+
+/// [`put_in_place`] for a writer that may fail half-way (an encoder that checks as it
+/// writes): on an error nothing is appended.
+#[inline]
+pub(crate) fn try_put_in_place<E>(
+    buf: &mut BytesMut,
+    total: usize,
+    put: impl FnOnce(&mut Room<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     buf.reserve(total);
     let len = buf.len();
     let mut room = Room(&mut buf.spare_capacity_mut()[..total]);
-    put(&mut room);
+    put(&mut room)?;
     let written = total - room.0.len();
     debug_assert_eq!(written, total, "encoded size differs from the computed one");
     #[allow(unsafe_code)]
@@ -240,18 +255,20 @@ pub(crate) fn put_in_place(buf: &mut BytesMut, total: usize, put: impl FnOnce(&m
     unsafe {
         buf.set_len(len + written);
     }
+    Ok(())
 }
 
 /// Appends one frame made of four parts — `head` (its first `head_len` bytes), `topic`, `mid`
-/// (its first `mid_len` bytes) and `payload` — with one reservation and straight-line writes
-/// (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 262 instructions with the
-/// `#[inline]` there): the two short parts are stored as whole words (eight and four bytes)
-/// into room reserved past the frame, the next part written over their unused bytes. Like
-/// [`put_in_place`], a write past the reserved room panics (the room is reserved from the
-/// parts' own lengths: it cannot happen); returns the frame's length.
+/// (its first `mid_len` bytes) and `payload`, the common PUBLISH — with one reservation and
+/// straight-line writes through a [`Frame`]: the two short parts are stored as whole words
+/// into room reserved past the frame, the next part written over their unused bytes; the
+/// two others are copies (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 257
+/// instructions with the `#[inline]` there). Like [`put_in_place`], a write past the reserved
+/// room panics (the room is reserved from the parts' own lengths: it cannot happen). Returns
+/// the frame's length.
 #[allow(clippy::inline_always)] // measured with callgrind: 326 instructions when not inlined
 #[inline(always)]
-pub(crate) fn put_frame(
+pub(crate) fn put_parts(
     buf: &mut BytesMut,
     (head, head_len): ([u8; 8], usize),
     topic: &[u8],
@@ -259,51 +276,62 @@ pub(crate) fn put_frame(
     payload: &[u8],
 ) -> usize {
     let total = head_len + topic.len() + mid_len + payload.len();
-    // Eight bytes of slack: the word stores may reach past the frame's last part.
-    buf.reserve(total + 8);
+    buf.reserve(total + FRAME_SLACK);
     let len = buf.len();
-    let room = buf.spare_capacity_mut();
-    let mut at = 0;
-    store(room, &mut at, &head, head_len);
-    copy(room, &mut at, topic);
-    store(room, &mut at, &mid, mid_len);
-    copy(room, &mut at, payload);
+    let mut frame = Frame {
+        room: buf.spare_capacity_mut(),
+        at: 0,
+    };
+    frame.store(head, head_len);
+    frame.copy(topic);
+    frame.store(mid, mid_len);
+    frame.copy(payload);
+    let at = frame.at;
     #[allow(unsafe_code)]
-    // SAFETY: `store` and `copy` initialized `room[..at]` (each wrote every byte it moved
-    // `at` past), and `room` is the spare capacity after `len`: what `set_len` requires.
+    // SAFETY: `Frame`'s writes initialized `room[..at]` (each wrote every byte it moved `at`
+    // past; its fields are private to this module), and `room` is the spare capacity after
+    // `len`: what `set_len` requires.
     unsafe {
         buf.set_len(len + at);
     }
     at
 }
 
-/// Stores all of `word` at `room[*at..]` and moves `at` past its first `used` bytes (at most
-/// `N`).
-#[allow(clippy::inline_always)] // measured with callgrind (see `put_frame`)
-#[inline(always)]
-fn store<const N: usize>(
-    room: &mut [MaybeUninit<u8>],
-    at: &mut usize,
-    word: &[u8; N],
-    used: usize,
-) {
-    room[*at..*at + N].copy_from_slice(&word.map(MaybeUninit::new));
-    *at += used.min(N);
+/// Room past a frame for [`Frame::store`]'s whole words.
+const FRAME_SLACK: usize = 8;
+
+/// Uninitialized room written front to back (see [`put_parts`]).
+pub(crate) struct Frame<'a> {
+    room: &'a mut [MaybeUninit<u8>],
+    at: usize,
 }
 
-/// Copies `src` to `room[*at..]` and moves `at` past it. (A safe byte loop here is not turned
-/// into a `memcpy` once inlined: 73 instructions for 64 bytes instead of about 25.)
-#[allow(clippy::inline_always)] // measured with callgrind (see `put_frame`)
-#[inline(always)]
-fn copy(room: &mut [MaybeUninit<u8>], at: &mut usize, src: &[u8]) {
-    let dst = &mut room[*at..*at + src.len()];
-    #[allow(unsafe_code)]
-    // SAFETY: `dst` is exactly `src.len()` bytes long, and the two do not overlap: `dst` is
-    // the spare capacity of a buffer borrowed mutably, `src` a shared slice.
-    unsafe {
-        core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len());
+impl Frame<'_> {
+    /// Stores all of `word` (at most [`FRAME_SLACK`] bytes) and moves past its first `used`.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
+    #[inline(always)]
+    pub(crate) fn store<const N: usize>(&mut self, word: [u8; N], used: usize) {
+        const { assert!(N <= FRAME_SLACK) };
+        let at = self.at;
+        self.room[at..at + N].copy_from_slice(&word.map(MaybeUninit::new));
+        self.at = at + used.min(N);
     }
-    *at += src.len();
+
+    /// Copies `src` and moves past it. (A safe byte loop here is not turned into a `memcpy`
+    /// once inlined: 73 instructions for 64 bytes instead of about 25.)
+    #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
+    #[inline(always)]
+    pub(crate) fn copy(&mut self, src: &[u8]) {
+        let at = self.at;
+        let dst = &mut self.room[at..at + src.len()];
+        #[allow(unsafe_code)]
+        // SAFETY: `dst` is exactly `src.len()` bytes long, and the two do not overlap: `dst`
+        // is the spare capacity of a buffer borrowed mutably, `src` a shared slice.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len());
+        }
+        self.at = at + src.len();
+    }
 }
 
 /// Uninitialized room that can only be written, front to back (see [`put_in_place`]).

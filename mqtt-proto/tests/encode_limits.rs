@@ -102,3 +102,32 @@ fn a_field_of_exactly_65535_bytes_is_encoded_and_decodes_back() {
         assert_eq!(decoded.as_ref(), Some(&packet), "{what}");
     }
 }
+
+/// A SUBSCRIBE whose filters add up past the largest remaining length (268,435,455 bytes; the
+/// filters share one buffer): every encoder reports a broken filter before the size, and the
+/// size when every filter is valid.
+#[test]
+fn a_subscribe_past_the_largest_remaining_length_reports_its_broken_filter_first() {
+    let long = mqtt_proto::ByteStr::from("a".repeat(LIMIT));
+    let mut subscriptions: Vec<Subscription> = (0..4_100)
+        .map(|_| Subscription::new(long.clone(), QoS::AtMostOnce))
+        .collect();
+    let valid = Packet::Subscribe(Subscribe::new(1, subscriptions.clone()));
+    for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+        // Packet identifier, (MQTT 5) an empty property block, the filters.
+        let body = 2 + usize::from(version == ProtocolVersion::V5) + 4_100 * (3 + LIMIT);
+        let error = EncodeError::PacketTooLarge(body);
+        let mut buf = BytesMut::from(&b"kept"[..]);
+        assert_eq!(valid.encode(version, &mut buf), Err(error.clone()));
+        assert_eq!(&buf[..], b"kept");
+        assert_eq!(valid.encoded_len(version), Err(error.clone()));
+        assert_eq!(valid.encode_to_slice(version, &mut [0u8; 64]), Err(error));
+    }
+    subscriptions.push(Subscription::new("a/#/b", QoS::AtMostOnce));
+    let broken = Packet::Subscribe(Subscribe::new(1, subscriptions));
+    refused(
+        "SUBSCRIBE past the limit, one filter broken",
+        &broken,
+        &EncodeError::InvalidTopicFilter,
+    );
+}

@@ -324,6 +324,9 @@ impl Packet<Owned> {
         version: ProtocolVersion,
         buf: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
+        if let Self::Subscribe(p) = self {
+            return p.encode(version, buf);
+        }
         let sizes = self.sizes(version)?;
         let total = wire::total_len(sizes.body())?;
         wire::put_in_place(buf, total, |room| self.put(version, &sizes, room));

