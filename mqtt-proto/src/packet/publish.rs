@@ -216,6 +216,9 @@ impl Publish<Owned> {
         max_size: Option<u32>,
         buf: &mut bytes::BytesMut,
     ) -> Option<usize> {
+        if !self.properties.is_empty() {
+            return None;
+        }
         let topic = self.topic.as_bytes();
         let id = match (self.qos, self.packet_id) {
             (QoS::AtMostOnce, None) if !self.dup => None,
@@ -223,7 +226,7 @@ impl Publish<Owned> {
             _ => return None,
         };
         // A topic too long for its two-byte length is the general path's StringTooLong.
-        if topic.is_empty() || topic.len() > usize::from(u16::MAX) || !self.properties.is_empty() {
+        if topic.is_empty() || topic.len() > usize::from(u16::MAX) {
             return None;
         }
         let id_len = if id.is_some() { 2 } else { 0 };
