@@ -236,6 +236,15 @@ impl Connect<Owned> {
         })
     }
 
+    /// [`Packet::encode`](crate::Packet::encode) of a CONNECT, without the dispatch on the
+    /// packet type that sizing and writing go through for the other packets.
+    pub(crate) fn encode(&self, buf: &mut bytes::BytesMut) -> Result<usize, EncodeError> {
+        let sizes = self.sizes()?;
+        let total = wire::total_len(sizes.body)?;
+        wire::put_in_place(buf, total, |room| self.put(&sizes, room));
+        Ok(total)
+    }
+
     pub(crate) fn put(&self, sizes: &ConnectSizes, buf: &mut impl BufMut) {
         let v5 = self.protocol == ProtocolVersion::V5;
         wire::put_header(buf, 0x10, sizes.body);

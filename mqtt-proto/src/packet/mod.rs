@@ -327,6 +327,9 @@ impl Packet<Owned> {
         if let Self::Subscribe(p) = self {
             return p.encode(version, buf);
         }
+        if let Self::Connect(p) = self {
+            return p.encode(buf);
+        }
         let sizes = self.sizes(version)?;
         let total = wire::total_len(sizes.body())?;
         wire::put_in_place(buf, total, |room| self.put(version, &sizes, room));
