@@ -137,10 +137,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let packet = packet(&mut input, version);
     let mut buf = BytesMut::new();
-    if packet.encode(version, &mut buf).is_err() {
+    let encoded = packet.encode(version, &mut buf);
+    // Every encoder gives the same answer: `encode` (one pass for PUBLISH and SUBSCRIBE),
+    // `encode_to_slice` and `encoded_len` (size first, then write).
+    let mut out = vec![0u8; buf.len().max(64)];
+    let sliced = packet.encode_to_slice(version, &mut out);
+    assert_eq!(encoded, sliced, "encode and encode_to_slice differ");
+    assert_eq!(encoded, packet.encoded_len(version), "encode and encoded_len differ");
+    let Ok(written) = encoded else {
+        assert!(buf.is_empty(), "nothing appended on an error");
         return; // refused by the encoder: the rule it broke is the sender's
-    }
-    assert_eq!(packet.encoded_len(version).ok(), Some(buf.len()), "exact length");
+    };
+    assert_eq!(&buf[..], &out[..written], "encode and encode_to_slice wrote different bytes");
+    assert_eq!(written, buf.len(), "exact length");
     let back = decode(&mut buf, version, usize::MAX)
         .unwrap_or_else(|e| panic!("the decoder rejects what the encoder wrote: {e} ({packet:?})"))
         .expect("a whole packet");
