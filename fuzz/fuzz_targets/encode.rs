@@ -143,12 +143,20 @@ fuzz_target!(|data: &[u8]| {
     let mut out = vec![0u8; buf.len().max(64)];
     let sliced = packet.encode_to_slice(version, &mut out);
     assert_eq!(encoded, sliced, "encode and encode_to_slice differ");
-    assert_eq!(encoded, packet.encoded_len(version), "encode and encoded_len differ");
+    assert_eq!(
+        encoded,
+        packet.encoded_len(version),
+        "encode and encoded_len differ"
+    );
     let Ok(written) = encoded else {
         assert!(buf.is_empty(), "nothing appended on an error");
         return; // refused by the encoder: the rule it broke is the sender's
     };
-    assert_eq!(&buf[..], &out[..written], "encode and encode_to_slice wrote different bytes");
+    assert_eq!(
+        &buf[..],
+        &out[..written],
+        "encode and encode_to_slice wrote different bytes"
+    );
     assert_eq!(written, buf.len(), "exact length");
     let back = decode(&mut buf, version, usize::MAX)
         .unwrap_or_else(|e| panic!("the decoder rejects what the encoder wrote: {e} ({packet:?})"))
