@@ -301,7 +301,7 @@ pub(crate) fn put_parts(
 const FRAME_SLACK: usize = 8;
 
 /// Uninitialized room written front to back (see [`put_parts`]).
-pub(crate) struct Frame<'a> {
+struct Frame<'a> {
     room: &'a mut [MaybeUninit<u8>],
     at: usize,
 }
@@ -310,7 +310,7 @@ impl Frame<'_> {
     /// Stores all of `word` (at most [`FRAME_SLACK`] bytes) and moves past its first `used`.
     #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
     #[inline(always)]
-    pub(crate) fn store<const N: usize>(&mut self, word: [u8; N], used: usize) {
+    fn store<const N: usize>(&mut self, word: [u8; N], used: usize) {
         const { assert!(N <= FRAME_SLACK) };
         let at = self.at;
         self.room[at..at + N].copy_from_slice(&word.map(MaybeUninit::new));
@@ -321,7 +321,7 @@ impl Frame<'_> {
     /// once inlined: 73 instructions for 64 bytes instead of about 25.)
     #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
     #[inline(always)]
-    pub(crate) fn copy(&mut self, src: &[u8]) {
+    fn copy(&mut self, src: &[u8]) {
         let at = self.at;
         let dst = &mut self.room[at..at + src.len()];
         #[allow(unsafe_code)]
