@@ -242,7 +242,7 @@ impl Subscribe<Owned> {
     /// alone, each filter is checked just before it is written, and on an error nothing is
     /// appended. The errors are [`Self::sizes`]' (one packet, the same rules in the same
     /// order); a packet too large for its remaining length is left to it (callgrind:
-    /// SUBSCRIBE-10 2,150 → 2,072 instructions).
+    /// SUBSCRIBE-10 2,150 → 2,050 instructions).
     pub(crate) fn encode(
         &self,
         version: ProtocolVersion,
@@ -258,17 +258,7 @@ impl Subscribe<Owned> {
             return wire::total_len(self.sizes(version)?.0);
         };
         wire::try_put_in_place(buf, total, |room| {
-            wire::put_header(room, 0x82, body);
-            room.put_u16(self.packet_id);
-            if version == ProtocolVersion::V5 {
-                self.properties.put(room, props);
-            }
-            for s in &self.subscriptions {
-                s.check(version)?;
-                wire::put_prefixed(room, s.filter.as_bytes());
-                room.put_u8(s.options.to_byte());
-            }
-            Ok(())
+            self.put_checked(version, (body, props), room, |s| s.check(version).map(drop))
         })?;
         Ok(total)
     }
@@ -279,15 +269,33 @@ impl Subscribe<Owned> {
         sizes: (usize, usize),
         buf: &mut impl BufMut,
     ) {
-        wire::put_header(buf, 0x82, sizes.0);
+        let written: Result<(), core::convert::Infallible> =
+            self.put_checked(version, sizes, buf, |_| Ok(()));
+        let Ok(()) = written;
+    }
+
+    /// Writes the packet (`sizes` as [`Self::sizes`] returns them), running `check` on each
+    /// subscription just before writing it: its error ends the writing.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode`)
+    #[inline(always)]
+    fn put_checked<E>(
+        &self,
+        version: ProtocolVersion,
+        (body, props): (usize, usize),
+        buf: &mut impl BufMut,
+        mut check: impl FnMut(&Subscription<Owned>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        wire::put_header(buf, 0x82, body);
         buf.put_u16(self.packet_id);
         if version == ProtocolVersion::V5 {
-            self.properties.put(buf, sizes.1);
+            self.properties.put(buf, props);
         }
         for s in &self.subscriptions {
+            check(s)?;
             wire::put_prefixed(buf, s.filter.as_bytes());
             buf.put_u8(s.options.to_byte());
         }
+        Ok(())
     }
 }
 
