@@ -53,6 +53,23 @@ pub(crate) fn write(out: &mut [u8], value: u32) -> usize {
     }
 }
 
+/// A fixed header — `first` then the bytes [`write`] writes for `value` (at most [`MAX`]) —
+/// in stream order from the low byte of a word, and its length: for an encoder that stores a
+/// header as one word.
+#[inline]
+pub(crate) fn header_word(first: u8, value: u32) -> (u64, usize) {
+    let (mut word, mut n, mut rest) = (u64::from(first), 1, u64::from(value));
+    loop {
+        let more = rest >= 0x80;
+        word |= ((rest & 0x7F) | (u64::from(more) << 7)) << (8 * n);
+        n += 1;
+        rest >>= 7;
+        if !more {
+            return (word, n);
+        }
+    }
+}
+
 fn write_long(out: &mut [u8], mut value: u32) -> usize {
     let mut n = 0;
     for slot in out.iter_mut() {
@@ -89,6 +106,19 @@ pub(crate) fn put(buf: &mut impl BufMut, mut value: u32) {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    #[test]
+    fn header_word_is_the_first_byte_and_what_write_writes() {
+        for value in [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, MAX] {
+            let mut out = [0u8; 4];
+            let n = write(&mut out, value);
+            let (word, len) = header_word(0x32, value);
+            assert_eq!(len, 1 + n, "{value}");
+            let bytes = word.to_le_bytes();
+            assert_eq!((bytes[0], &bytes[1..len]), (0x32, &out[..n]), "{value}");
+            assert_eq!(word >> (8 * len), 0, "{value}");
+        }
+    }
 
     #[test]
     fn spec_table_boundaries_round_trip() {

@@ -240,18 +240,8 @@ impl Publish<Owned> {
         let first =
             0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain);
         // First byte, remaining length and topic length, in stream order in one word.
-        let (mut head, mut n) = (u64::from(first), 1);
-        let mut rest = body as u64;
-        loop {
-            let more = rest >= 0x80;
-            head |= ((rest & 0x7F) | (u64::from(more) << 7)) << (8 * n);
-            n += 1;
-            rest >>= 7;
-            if !more {
-                break;
-            }
-        }
-        head |= u64::from((topic.len() as u16).swap_bytes()) << (8 * n);
+        let (header, n) = crate::varint::header_word(first, body as u32);
+        let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
         // Packet identifier and (MQTT 5) the empty property length, in one word.
         let mid = u32::from(id.unwrap_or(0).swap_bytes());
         Some(wire::put_parts(
