@@ -262,7 +262,7 @@ pub(crate) fn try_put_in_place<E>(
 /// (its first `mid_len` bytes) and `payload`, the common PUBLISH — with one reservation and
 /// straight-line writes through a [`Frame`]: the two short parts are stored as whole words
 /// into room reserved past the frame, the next part written over their unused bytes; the
-/// two others are copies (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 258
+/// two others are copies (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 259
 /// instructions with the `#[inline]` there). Like [`put_in_place`], a write past the reserved
 /// room panics (the room is reserved from the parts' own lengths: it cannot happen). Returns
 /// the frame's length.
