@@ -72,7 +72,9 @@ fn send(stream: &Mutex<TcpStream>, version: ProtocolVersion, packet: &Packet) {
 fn deliver(session: &mut Session, mut publish: Publish, max: QoS) {
     publish.qos = publish.qos.min(max);
     publish.dup = false;
-    publish.properties.topic_alias = None;
+    if let Some(properties) = publish.properties.get_mut() {
+        properties.topic_alias = None;
+    }
     publish.packet_id = None;
     if publish.qos != QoS::AtMostOnce {
         session.next_id = session.next_id.wrapping_add(1).max(1);

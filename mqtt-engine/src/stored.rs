@@ -58,14 +58,14 @@ impl StoredPublish {
             retain: self.retain,
             topic: self.topic,
             packet_id: self.packet_id,
-            properties: self.properties.map(|p| *p).unwrap_or_default(),
+            properties: self.properties.into(),
             payload: self.payload,
         }
     }
 }
 
 impl From<Publish> for StoredPublish {
-    // Inlined: a call moves the 232-byte `Publish` through memory (measured with callgrind).
+    // Inlined: measured with callgrind when a `Publish` was 232 bytes (a call moved it).
     #[allow(clippy::inline_always)]
     #[inline(always)]
     fn from(p: Publish) -> Self {
@@ -78,19 +78,8 @@ impl From<Publish> for StoredPublish {
             properties,
             payload,
         } = p;
-        let properties = if !properties.is_empty() {
-            Some(Box::new(properties))
-        } else if properties.user_properties.capacity() == 0
-            && properties.subscription_identifiers.capacity() == 0
-        {
-            // Every field absent and neither list holding memory: nothing to free, so the
-            // field-by-field drop is skipped (measured with callgrind: a QoS 1 publish +
-            // PUBACK 1,539 -> 1,453 instructions).
-            core::mem::forget(properties);
-            None
-        } else {
-            None
-        };
+        // An empty set (present after being set and cleared) is not kept.
+        let properties = properties.into_box().filter(|p| !p.is_empty());
         Self {
             topic,
             payload,
@@ -139,8 +128,7 @@ mod tests {
         assert!(core::mem::size_of::<StoredPublish>() <= 80);
     }
 
-    /// Empty properties are not kept, whether their lists hold memory (dropped) or not
-    /// (forgotten: nothing to free).
+    /// Empty properties (set, then cleared) are not kept, whether their lists hold memory or not.
     #[test]
     fn empty_properties_are_not_kept_whatever_their_lists_hold() {
         let plain = Publish::new("t", &b"x"[..]);

@@ -50,6 +50,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod boxed;
 mod bytestr;
 mod error;
 mod header;
@@ -62,6 +63,7 @@ mod utf8;
 mod varint;
 mod wire;
 
+pub use boxed::{Boxed, EmptyValue};
 pub use bytestr::ByteStr;
 pub use error::{DecodeError, EncodeError};
 pub use header::{PacketType, ProtocolVersion, QoS};

@@ -12,6 +12,7 @@ use core::marker::PhantomData;
 
 use bytes::Bytes;
 
+use crate::boxed::Boxed;
 use crate::bytestr::ByteStr;
 
 /// How a packet holds its strings, binary data and lists.
@@ -22,6 +23,13 @@ pub trait Storage: Clone + fmt::Debug + PartialEq + Eq {
     type Bin: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
     /// A list of `T`.
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq>: Clone + fmt::Debug + PartialEq + Eq + Default;
+    /// A part most packets lack (PUBLISH properties): `T` itself in the borrowed form (no
+    /// allocation), a [`Boxed<T>`] in the owned form (a pointer, null when absent).
+    type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default>: Clone
+        + fmt::Debug
+        + PartialEq
+        + Eq
+        + Default;
 }
 
 /// Views into the decoder's input, with lifetime `'a`.
@@ -36,12 +44,14 @@ impl<'a> Storage for Borrowed<'a> {
     type Str = &'a str;
     type Bin = &'a [u8];
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq> = SeqRef<'a, T>;
+    type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default> = T;
 }
 
 impl Storage for Owned {
     type Str = ByteStr;
     type Bin = Bytes;
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq> = Vec<T>;
+    type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default> = Boxed<T>;
 }
 
 /// An item that can be read back from a validated raw region (see [`SeqRef`]).

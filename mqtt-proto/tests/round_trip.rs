@@ -313,7 +313,7 @@ fn publish(version: ProtocolVersion) -> impl Strategy<Value = Packet> {
                     retain,
                     topic,
                     packet_id: (!qos0).then_some(id),
-                    properties,
+                    properties: properties.into(),
                     payload,
                 })
             },

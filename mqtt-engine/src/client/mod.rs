@@ -111,6 +111,9 @@ pub struct Client<S: Store = MemoryStore> {
     /// Publishes not yet sent: offline, or waiting for a send-quota slot.
     pub(crate) queue: VecDeque<StoredPublish>,
     pub(crate) aliases_out: BTreeMap<ByteStr, u16>,
+    /// The property box a publish without properties borrows to carry its Topic Alias while
+    /// it is encoded (allocated once, not per message).
+    pub(crate) alias_properties: mqtt_proto::Boxed<mqtt_proto::PublishProperties>,
     pub(crate) aliases_in: BTreeMap<u16, ByteStr>,
     /// Incoming QoS 1/2 publishes of this connection not yet completed (our Receive Maximum).
     pub(crate) incoming_unacked: usize,
@@ -187,6 +190,7 @@ impl<S: Store> Client<S> {
             ids_in_use,
             queue,
             aliases_out: BTreeMap::new(),
+            alias_properties: mqtt_proto::Boxed::none(),
             aliases_in: BTreeMap::new(),
             incoming_unacked: 0,
             pending_acks: VecDeque::new(),
@@ -218,8 +222,10 @@ impl<S: Store> Client<S> {
             return Err(Error::ShutDown);
         }
         publish.dup = false;
-        publish.properties.topic_alias = None;
-        publish.properties.subscription_identifiers.clear();
+        if let Some(properties) = publish.properties.get_mut() {
+            properties.topic_alias = None;
+            properties.subscription_identifiers.clear();
+        }
         publish.packet_id = (publish.qos != QoS::AtMostOnce).then_some(1);
         let send_now = self.queue.is_empty()
             && self.is_connected()

@@ -119,6 +119,31 @@ impl<S: Store> Client<S> {
             .push_back(Event::PublishFailed { packet_id, reason });
     }
 
+    /// Encodes `publish` with `alias` as its Topic Alias and leaves it as it was. A publish
+    /// without properties borrows the engine's spare property box meanwhile (a box per message
+    /// would be an allocation per message).
+    fn encode_aliased(
+        &mut self,
+        publish: &mut Publish,
+        alias: u16,
+    ) -> Result<usize, mqtt_proto::EncodeError> {
+        let borrowed = publish.properties.is_absent();
+        if borrowed {
+            mem::swap(&mut publish.properties, &mut self.alias_properties);
+        }
+        publish.properties.topic_alias = Some(alias);
+        let result = publish.encode_within(
+            self.options.version,
+            self.server.max_packet_size,
+            &mut self.out,
+        );
+        publish.properties.topic_alias = None;
+        if borrowed {
+            mem::swap(&mut publish.properties, &mut self.alias_properties);
+        }
+        result
+    }
+
     /// First transmission: DUP 0 [MQTT-4.3.1-1], [MQTT-4.3.2-2], [MQTT-4.3.3-2], with a topic
     /// alias when the server accepts them (never above its maximum, [MQTT-3.2.2-17],
     /// [MQTT-3.3.2-9]). The stored copy keeps its full topic.
@@ -133,28 +158,15 @@ impl<S: Store> Client<S> {
         if self.options.version == ProtocolVersion::V5 && max > 0 {
             if let Some(&alias) = self.aliases_out.get(&publish.topic) {
                 let topic = mem::take(&mut publish.topic);
-                publish.properties.topic_alias = Some(alias);
-                let result = publish.encode_within(
-                    self.options.version,
-                    self.server.max_packet_size,
-                    &mut self.out,
-                );
+                let result = self.encode_aliased(publish, alias);
                 publish.topic = topic;
-                publish.properties.topic_alias = None;
                 result?;
                 self.last_sent = now;
                 return Ok(());
             }
             if self.aliases_out.len() < usize::from(max) {
                 let alias = self.aliases_out.len() as u16 + 1;
-                publish.properties.topic_alias = Some(alias);
-                let result = publish.encode_within(
-                    self.options.version,
-                    self.server.max_packet_size,
-                    &mut self.out,
-                );
-                publish.properties.topic_alias = None;
-                result?;
+                self.encode_aliased(publish, alias)?;
                 self.aliases_out.insert(publish.topic.clone(), alias);
                 self.last_sent = now;
                 return Ok(());

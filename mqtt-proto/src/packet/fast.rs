@@ -11,7 +11,7 @@ use crate::bytestr::ByteStr;
 use crate::error::DecodeError;
 use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
 use crate::properties::PublishProperties;
-use crate::storage::{Borrowed, IntoOwned};
+use crate::storage::Borrowed;
 
 use super::publish::{PubResponse, Publish};
 
@@ -131,11 +131,7 @@ pub(crate) fn owned_publish(
     let topic_start = header.header_len + 2;
     let topic_end = topic_start + topic_len;
     let payload_start = frame.len() - view.payload.len();
-    let properties = if view.properties == PublishProperties::default() {
-        PublishProperties::default()
-    } else {
-        view.properties.into_owned(&frame)
-    };
+    let properties = super::publish::owned_properties(view.properties, &frame);
     let topic = if topic_end > topic_start {
         ByteStr::from_utf8_bytes(frame.slice(topic_start..topic_end))
     } else {
@@ -176,6 +172,7 @@ pub(crate) fn short_response(
 
 #[cfg(test)]
 mod tests {
+    use crate::storage::IntoOwned;
     use alloc::vec::Vec;
 
     use proptest::collection::vec;

@@ -23,8 +23,11 @@ pub struct Publish<S: Storage = Owned> {
     pub topic: S::Str,
     /// Packet identifier: `Some` exactly when QoS > 0.
     pub packet_id: Option<u16>,
-    /// PUBLISH properties (MQTT 5).
-    pub properties: PublishProperties<S>,
+    /// PUBLISH properties (MQTT 5): inline in the borrowed form; in the owned form a
+    /// [`Boxed`](crate::Boxed), absent (no allocation) for a message without properties, read
+    /// as a `PublishProperties` either way. Set one with `publish.properties.content_type =
+    /// …` (boxes it) or `publish.properties = props.into()`.
+    pub properties: S::Rare<PublishProperties<S>>,
     /// Application payload.
     pub payload: S::Bin,
 }
@@ -38,7 +41,7 @@ impl Publish<Owned> {
             retain: false,
             topic: topic.into(),
             packet_id: None,
-            properties: PublishProperties::default(),
+            properties: crate::Boxed::none(),
             payload: payload.into(),
         }
     }
@@ -99,8 +102,13 @@ impl Publish<Owned> {
             }
             (_, Some(_)) => {}
         }
-        let props = self.properties.body_len()?;
-        let aliased = version == ProtocolVersion::V5 && self.properties.topic_alias.is_some();
+        let (props, aliased) = match self.properties.get() {
+            Some(p) => (
+                p.body_len()?,
+                version == ProtocolVersion::V5 && p.topic_alias.is_some(),
+            ),
+            None => (0, false),
+        };
         let topic = self.topic.as_bytes();
         if topic.is_empty() && !aliased {
             return Err(EncodeError::EmptyTopicName);
@@ -147,7 +155,10 @@ impl Publish<Owned> {
             buf.put_u16(id);
         }
         if version == ProtocolVersion::V5 {
-            self.properties.put(buf, sizes.1);
+            match self.properties.get() {
+                Some(p) => p.put(buf, sizes.1),
+                None => buf.put_u8(0),
+            }
         }
         buf.put_slice(&self.payload);
     }
@@ -216,7 +227,8 @@ impl Publish<Owned> {
         max_size: Option<u32>,
         buf: &mut bytes::BytesMut,
     ) -> Option<usize> {
-        if !self.properties.is_empty() {
+        // Properties, even an empty set (rare: set, then cleared), take the general path.
+        if !self.properties.is_absent() {
             return None;
         }
         let topic = self.topic.as_bytes();
@@ -273,9 +285,22 @@ impl<'a> IntoOwned for Publish<Borrowed<'a>> {
             retain: self.retain,
             topic: self.topic.into_owned(frame),
             packet_id: self.packet_id,
-            properties: self.properties.into_owned(frame),
+            properties: owned_properties(self.properties, frame),
             payload: self.payload.into_owned(frame),
         }
+    }
+}
+
+/// The owned form of decoded PUBLISH properties: nothing allocated when there are none.
+#[inline]
+pub(crate) fn owned_properties(
+    properties: PublishProperties<Borrowed<'_>>,
+    frame: &Bytes,
+) -> crate::Boxed<PublishProperties> {
+    if properties == PublishProperties::default() {
+        crate::Boxed::none()
+    } else {
+        crate::Boxed::new(properties.into_owned(frame))
     }
 }
 

@@ -233,6 +233,24 @@ property_struct! {
     }
 }
 
+/// What an absent [`Boxed`](crate::Boxed) PUBLISH property set reads as.
+static NO_PUBLISH_PROPERTIES: PublishProperties<Owned> = PublishProperties {
+    payload_format_indicator: None,
+    message_expiry_interval: None,
+    topic_alias: None,
+    response_topic: None,
+    correlation_data: None,
+    subscription_identifiers: alloc::vec::Vec::new(),
+    content_type: None,
+    user_properties: alloc::vec::Vec::new(),
+};
+
+impl crate::EmptyValue for PublishProperties<Owned> {
+    fn empty() -> &'static Self {
+        &NO_PUBLISH_PROPERTIES
+    }
+}
+
 property_struct! {
     /// Properties of PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK.
     AckProperties {
