@@ -6,7 +6,8 @@
 #![allow(clippy::cast_precision_loss)] // allocation counts as averages
 
 use benches::engine_loops::{
-    connected_client, connected_client_with, incoming_qos2, qos1_round_trip, qos2_incoming_flow,
+    aliasing_client, connected_client, connected_client_with, incoming_qos2, qos1_round_trip,
+    qos2_incoming_flow,
 };
 use bytes::Bytes;
 use mqtt_engine::Instant;
@@ -70,6 +71,21 @@ fn main() {
         }
         let per = (blocks() - before) as f64 / MESSAGES as f64;
         println!("allocations per message, engine {version:?} QoS 1 publish + PUBACK: {per:.2}");
+
+        if version == ProtocolVersion::V5 {
+            let mut client = aliasing_client();
+            for _ in 0..1_000 {
+                qos1_round_trip(&mut client, &payload, now);
+            }
+            let before = blocks();
+            for _ in 0..MESSAGES {
+                qos1_round_trip(&mut client, &payload, now);
+            }
+            let per = (blocks() - before) as f64 / MESSAGES as f64;
+            println!(
+                "allocations per message, engine V5 QoS 1 publish + PUBACK with a topic alias: {per:.2}"
+            );
+        }
 
         let mut client = connected_client(version);
         let frames: Vec<(Vec<u8>, Vec<u8>)> = (1..=1024)

@@ -17,6 +17,21 @@ pub fn connected_client(version: ProtocolVersion) -> Client {
 
 /// [`connected_client`] with `options`; the CONNACK is for the options' protocol version.
 pub fn connected_client_with(options: Options) -> Client {
+    connected_client_granted(options, Default::default())
+}
+
+/// An MQTT 5 client whose server accepts topic aliases (up to 10): its publishes to one topic
+/// go out with an alias after the first.
+pub fn aliasing_client() -> Client {
+    let options = Options::new("bench")
+        .protocol(ProtocolVersion::V5)
+        .keep_alive_secs(0);
+    let mut granted = mqtt_proto::ConnAckProperties::default();
+    granted.topic_alias_maximum = Some(10);
+    connected_client_granted(options, granted)
+}
+
+fn connected_client_granted(options: Options, granted: mqtt_proto::ConnAckProperties) -> Client {
     let now = Instant::from_millis(0);
     let version = options.version();
     let mut client = Client::new(options, now).expect("client");
@@ -26,7 +41,7 @@ pub fn connected_client_with(options: Options) -> Client {
     Packet::from(ConnAck {
         session_present: false,
         reason_code: ReasonCode::Success,
-        properties: Default::default(),
+        properties: granted,
     })
     .encode(version, &mut ack)
     .expect("encode");
