@@ -26,8 +26,10 @@ pub fn aliasing_client() -> Client {
     let options = Options::new("bench")
         .protocol(ProtocolVersion::V5)
         .keep_alive_secs(0);
-    let mut granted = mqtt_proto::ConnAckProperties::default();
-    granted.topic_alias_maximum = Some(10);
+    let granted = mqtt_proto::ConnAckProperties {
+        topic_alias_maximum: Some(10),
+        ..Default::default()
+    };
     connected_client_granted(options, granted)
 }
 
