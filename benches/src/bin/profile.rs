@@ -104,6 +104,11 @@ fn main() {
             buf.extend_from_slice(&bytes_v5);
             black_box(decode(&mut buf, ProtocolVersion::V5, 1 << 20).ok());
         }),
+        "rumqttc_decode_v5" => repeat(n, || {
+            buf.clear();
+            buf.extend_from_slice(&bytes_v5);
+            black_box(rumqttc::v5::mqttbytes::v5::Packet::read(&mut buf, Some(1 << 20)).is_ok());
+        }),
         "rumqttc_decode" => repeat(n, || {
             buf.clear();
             buf.extend_from_slice(&bytes);
