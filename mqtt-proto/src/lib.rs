@@ -33,7 +33,25 @@
 //!
 //! Every packet type is generic over its [`Storage`]: [`PacketRef`] (views, for the hot path and
 //! microcontrollers) and [`Packet`] (owned, `'static`, cheap to send to another thread) come
-//! from one parser. Encoding is done from the owned form.
+//! from one parser. Encoding is done from the owned form. The owned PUBLISH keeps its MQTT 5
+//! properties in a [`Boxed`]: nothing allocated for a message without any (most messages), read
+//! like the inline set through `Deref`, boxed on the first write:
+//!
+//! ```
+//! use mqtt_proto::{Publish, PublishProperties};
+//!
+//! let mut publish = Publish::new("sensors/kitchen/temp", &b"21.5"[..]);
+//! assert!(publish.properties.is_absent() && publish.properties.content_type.is_none());
+//! publish.properties.content_type = Some("text/plain".into());
+//! assert_eq!(publish.properties.get().map(|p| p.content_type.is_some()), Some(true));
+//! // Or a whole set at once.
+//! publish.properties = PublishProperties {
+//!     message_expiry_interval: Some(60),
+//!     ..PublishProperties::default()
+//! }
+//! .into();
+//! assert_eq!(publish.properties.message_expiry_interval, Some(60));
+//! ```
 
 #![no_std]
 // Unsafe code in two reviewed places, each there for a measured reason given beside it:
