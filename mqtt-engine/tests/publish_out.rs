@@ -403,6 +403,70 @@ fn mqtt_3_2_2_17_topic_aliases_up_to_the_servers_maximum() {
     );
 }
 
+/// The engine lends a publish without properties a property set of its own to carry the alias
+/// while it is encoded: a publish with properties keeps them (beside the alias), and nothing of
+/// one publish's properties reaches the next.
+#[test]
+fn an_aliased_publish_keeps_its_own_properties_and_lends_none_to_the_next() {
+    let mut h = Harness::new(
+        Options::new("c")
+            .protocol(ProtocolVersion::V5)
+            .clean_session(false)
+            .session_expiry_secs(60),
+    );
+    h.connect_with(
+        false,
+        ConnAckProperties {
+            topic_alias_maximum: Some(2),
+            ..Default::default()
+        },
+    );
+    h.publish("t", b"1", QoS::AtMostOnce);
+    let mut with_type = Publish::new("t", &b"2"[..]).with_qos(QoS::AtLeastOnce);
+    with_type.properties.content_type = Some("text/plain".into());
+    h.client
+        .publish(with_type, h.now)
+        .expect("publish accepted");
+    h.pump();
+    h.publish("t", b"3", QoS::AtLeastOnce);
+    let sent = h.take_sent();
+    let p = publishes(&sent);
+    let seen: Vec<_> = p
+        .iter()
+        .map(|p| {
+            (
+                p.topic.as_str(),
+                p.properties.topic_alias,
+                p.properties.content_type.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("t", Some(1), None),
+            ("", Some(1), Some("text/plain")),
+            ("", Some(1), None)
+        ]
+    );
+    // The session's copies (resent on reconnect) keep their full topic and properties, no alias.
+    h.client.connection_lost(h.now);
+    h.take_sent();
+    h.connect_with(true, ConnAckProperties::default());
+    let resent = h.take_sent();
+    let again: Vec<_> = publishes(&resent)
+        .iter()
+        .map(|p| {
+            (
+                p.topic.as_str(),
+                p.properties.topic_alias,
+                p.properties.content_type.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(again, [("t", None, Some("text/plain")), ("t", None, None)]);
+}
+
 #[test]
 fn mqtt_3_2_2_18_no_aliases_when_the_server_allows_none() {
     let mut h = Harness::v5("c");
