@@ -175,7 +175,7 @@ fn a_server_disconnect_right_after_connack_is_not_progress() {
     let mut h = Harness::new(Options::new("c").reconnect(policy()));
     for expected in 1..=3 {
         h.connect(false);
-        h.send(Packet::Disconnect(mqtt_proto::Disconnect::new(
+        h.send(Packet::from(mqtt_proto::Disconnect::new(
             mqtt_proto::ReasonCode::ServerBusy,
         )));
         assert_eq!(last_attempt(&mut h), expected);

@@ -163,7 +163,7 @@ fn auth_is_refused_as_unsupported() {
     let mut h = Harness::v5("c");
     h.connect(false);
     h.take_events();
-    h.send(Packet::Auth(mqtt_proto::Auth::default()));
+    h.send(Packet::from(mqtt_proto::Auth::default()));
     assert_eq!(protocol_error(&mut h), ProtocolError::AuthNotSupported);
 }
 
@@ -174,7 +174,7 @@ fn server_disconnect_reason_is_surfaced() {
     h.take_events();
     let mut d = Disconnect::new(ReasonCode::ServerShuttingDown);
     d.properties.reason_string = Some("maintenance".into());
-    h.send(Packet::Disconnect(d));
+    h.send(Packet::from(d));
     let events = h.take_events();
     assert_eq!(
         events[0],
@@ -195,9 +195,7 @@ fn session_taken_over_is_not_retried() {
     let mut h = Harness::v5("c");
     h.connect(false);
     h.take_events();
-    h.send(Packet::Disconnect(Disconnect::new(
-        ReasonCode::SessionTakenOver,
-    )));
+    h.send(Packet::from(Disconnect::new(ReasonCode::SessionTakenOver)));
     let events = h.take_events();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(h.client.state(), mqtt_engine::State::Idle);

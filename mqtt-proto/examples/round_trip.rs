@@ -38,7 +38,7 @@ fn packets(version: ProtocolVersion) -> Vec<Packet> {
         Packet::Publish(publish),
         Packet::PubAck(PubResponse::new(1)),
         Packet::PingReq,
-        Packet::Disconnect(Disconnect::default()),
+        Packet::from(Disconnect::default()),
     ]
 }
 

@@ -448,7 +448,7 @@ fn disconnect(version: ProtocolVersion) -> impl Strategy<Value = Packet> {
         v5_only(version, props),
     )
         .prop_map(|(reason_code, properties)| {
-            Packet::Disconnect(Disconnect {
+            Packet::from(Disconnect {
                 reason_code,
                 properties,
             })
@@ -466,7 +466,7 @@ fn auth() -> impl Strategy<Value = Packet> {
             }
         });
     (code(PacketType::Auth, V5), props).prop_map(|(reason_code, properties)| {
-        Packet::Auth(Auth {
+        Packet::from(Auth {
             reason_code,
             properties,
         })

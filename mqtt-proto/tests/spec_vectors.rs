@@ -338,28 +338,28 @@ fn ping_both_versions() {
 
 #[test]
 fn disconnect_forms() {
-    vector(V311, "E0 00", Packet::Disconnect(Disconnect::default()));
-    vector(V5, "E0 00", Packet::Disconnect(Disconnect::default()));
+    vector(V311, "E0 00", Packet::from(Disconnect::default()));
+    vector(V5, "E0 00", Packet::from(Disconnect::default()));
     vector(
         V5,
         "E0 01 8E",
-        Packet::Disconnect(Disconnect::new(ReasonCode::SessionTakenOver)),
+        Packet::from(Disconnect::new(ReasonCode::SessionTakenOver)),
     );
     let mut d = Disconnect::new(ReasonCode::ServerShuttingDown);
     d.properties.reason_string = Some("x".into());
-    vector(V5, "E0 06 8B 04 1F 00 01 78", Packet::Disconnect(d));
+    vector(V5, "E0 06 8B 04 1F 00 01 78", Packet::from(d));
 }
 
 #[test]
 fn auth_v5() {
-    vector(V5, "F0 00", Packet::Auth(Auth::default()));
+    vector(V5, "F0 00", Packet::from(Auth::default()));
     let mut a = Auth::new(ReasonCode::ContinueAuthentication);
     a.properties.authentication_method = Some("SCRAM".into());
     a.properties.authentication_data = Some(Bytes::from_static(&[1, 2]));
     vector(
         V5,
         "F0 0F 18 0D 15 00 05 53 43 52 41 4D 16 00 02 01 02",
-        Packet::Auth(a),
+        Packet::from(a),
     );
 }
 

@@ -196,7 +196,7 @@ impl<S: Store> Client<S> {
     /// complete first, wait until [`Client::is_idle`] before calling this.
     pub fn disconnect(&mut self, now: Instant) {
         if self.is_connected() {
-            self.send_packet(&Packet::Disconnect(Disconnect::default()), now);
+            self.send_packet(&Packet::from(Disconnect::default()), now);
         }
         if !matches!(self.state, State::ShutDown) {
             self.events
@@ -211,7 +211,7 @@ impl<S: Store> Client<S> {
     pub(crate) fn protocol_violation(&mut self, error: ProtocolError, now: Instant) {
         self.out.clear();
         if self.options.version == ProtocolVersion::V5 {
-            let packet = Packet::Disconnect(Disconnect::new(error.reason_code()));
+            let packet = Packet::from(Disconnect::new(error.reason_code()));
             let _ = packet.encode(self.options.version, &mut self.out);
         }
         self.events

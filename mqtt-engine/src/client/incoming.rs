@@ -193,7 +193,7 @@ impl<S: Store> Client<S> {
                 Ok(())
             }
             Packet::Disconnect(d) => {
-                self.on_server_disconnect(d, now);
+                self.on_server_disconnect(*d, now);
                 Ok(())
             }
             Packet::Auth(_) => Err(ProtocolError::AuthNotSupported),

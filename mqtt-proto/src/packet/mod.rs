@@ -25,9 +25,9 @@ use subscribe::{SubAck, Subscribe, Unsubscribe};
 /// An MQTT control packet. `Packet` (the default, [`Owned`]) holds zero-copy [`Bytes`] slices;
 /// [`PacketRef`] holds views into the decoder's input.
 ///
-/// CONNECT and CONNACK, large and sent once per connection, are boxed so that every packet of
-/// the stream that follows moves a small value: decoding them is the only allocation the
-/// borrowed form makes.
+/// CONNECT, CONNACK, DISCONNECT and AUTH, large and sent about once per connection, are boxed
+/// so that every packet of the stream moves a small value: decoding them is the only
+/// allocation the borrowed form makes. Build them with `Packet::from(…)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet<S: Storage = Owned> {
     /// CONNECT.
@@ -57,9 +57,9 @@ pub enum Packet<S: Storage = Owned> {
     /// PINGRESP.
     PingResp,
     /// DISCONNECT.
-    Disconnect(Disconnect<S>),
+    Disconnect(Box<Disconnect<S>>),
     /// AUTH (MQTT 5).
-    Auth(Auth<S>),
+    Auth(Box<Auth<S>>),
 }
 
 /// A packet whose strings, payload and lists borrow from the decoder's input.
@@ -212,9 +212,9 @@ fn parse_body(
         PacketType::PingReq => Ok((body, Packet::PingReq)),
         PacketType::PingResp => Ok((body, Packet::PingResp)),
         PacketType::Disconnect => {
-            Disconnect::parse(body, v).map(|(r, p)| (r, Packet::Disconnect(p)))
+            Disconnect::parse(body, v).map(|(r, p)| (r, Packet::Disconnect(Box::new(p))))
         }
-        PacketType::Auth => Auth::parse(body, v).map(|(r, p)| (r, Packet::Auth(p))),
+        PacketType::Auth => Auth::parse(body, v).map(|(r, p)| (r, Packet::Auth(Box::new(p)))),
     };
     match result {
         Ok(([], p)) => Ok(p),
@@ -244,8 +244,8 @@ impl<'a> IntoOwned for PacketRef<'a> {
             Packet::UnsubAck(p) => Packet::UnsubAck(p.into_owned(frame)),
             Packet::PingReq => Packet::PingReq,
             Packet::PingResp => Packet::PingResp,
-            Packet::Disconnect(p) => Packet::Disconnect(p.into_owned(frame)),
-            Packet::Auth(p) => Packet::Auth(p.into_owned(frame)),
+            Packet::Disconnect(p) => Packet::Disconnect(Box::new((*p).into_owned(frame))),
+            Packet::Auth(p) => Packet::Auth(Box::new((*p).into_owned(frame))),
         }
     }
 }
@@ -393,5 +393,17 @@ impl<S: Storage> From<Connect<S>> for Packet<S> {
 impl<S: Storage> From<ConnAck<S>> for Packet<S> {
     fn from(p: ConnAck<S>) -> Self {
         Self::ConnAck(Box::new(p))
+    }
+}
+
+impl<S: Storage> From<Disconnect<S>> for Packet<S> {
+    fn from(p: Disconnect<S>) -> Self {
+        Self::Disconnect(Box::new(p))
+    }
+}
+
+impl<S: Storage> From<Auth<S>> for Packet<S> {
+    fn from(p: Auth<S>) -> Self {
+        Self::Auth(Box::new(p))
     }
 }
