@@ -384,26 +384,15 @@ impl Packet<Owned> {
     }
 }
 
-impl<S: Storage> From<Connect<S>> for Packet<S> {
-    fn from(p: Connect<S>) -> Self {
-        Self::Connect(Box::new(p))
-    }
+/// `Packet::from(x)` for the packets held boxed.
+macro_rules! from_boxed {
+    ($($name:ident),*) => {$(
+        impl<S: Storage> From<$name<S>> for Packet<S> {
+            fn from(p: $name<S>) -> Self {
+                Self::$name(Box::new(p))
+            }
+        }
+    )*};
 }
 
-impl<S: Storage> From<ConnAck<S>> for Packet<S> {
-    fn from(p: ConnAck<S>) -> Self {
-        Self::ConnAck(Box::new(p))
-    }
-}
-
-impl<S: Storage> From<Disconnect<S>> for Packet<S> {
-    fn from(p: Disconnect<S>) -> Self {
-        Self::Disconnect(Box::new(p))
-    }
-}
-
-impl<S: Storage> From<Auth<S>> for Packet<S> {
-    fn from(p: Auth<S>) -> Self {
-        Self::Auth(Box::new(p))
-    }
-}
+from_boxed!(Connect, ConnAck, Disconnect, Auth);
