@@ -7,10 +7,10 @@ use alloc::collections::VecDeque;
 use bytes::Bytes;
 use mqtt_proto::{ByteStr, Publish, PublishProperties, QoS};
 
-/// A PUBLISH kept by the session: the same fields as [`Publish`], with the properties boxed
-/// and absent for the many messages that carry none. A held message then takes 80 bytes
-/// beside its topic and payload instead of a whole `Publish` (232): thousands of unacknowledged
-/// messages stay small, and moving one costs little.
+/// A PUBLISH kept by the session: the same fields as [`Publish`], the properties boxed and
+/// absent for the many messages that carry none (as `Publish` holds them too), and an empty
+/// set not kept. A held message takes 80 bytes beside its topic and payload: thousands of
+/// unacknowledged messages stay small, and moving one costs little.
 ///
 /// ```
 /// use mqtt_engine::StoredPublish;

@@ -102,13 +102,8 @@ impl Publish<Owned> {
             }
             (_, Some(_)) => {}
         }
-        let (props, aliased) = match self.properties.get() {
-            Some(p) => (
-                p.body_len()?,
-                version == ProtocolVersion::V5 && p.topic_alias.is_some(),
-            ),
-            None => (0, false),
-        };
+        let props = self.properties.body_len()?;
+        let aliased = version == ProtocolVersion::V5 && self.properties.topic_alias.is_some();
         let topic = self.topic.as_bytes();
         if topic.is_empty() && !aliased {
             return Err(EncodeError::EmptyTopicName);
@@ -155,10 +150,7 @@ impl Publish<Owned> {
             buf.put_u16(id);
         }
         if version == ProtocolVersion::V5 {
-            match self.properties.get() {
-                Some(p) => p.put(buf, sizes.1),
-                None => buf.put_u8(0),
-            }
+            self.properties.put(buf, sizes.1);
         }
         buf.put_slice(&self.payload);
     }
