@@ -3,7 +3,7 @@
 //! `core::str::from_utf8`, which also rejects encoded surrogates and overlong forms
 //! [MQTT-1.5.4-1].
 //!
-//! This module holds one of the crate's two `unsafe` blocks, for a measured reason: building the
+//! This module holds two of the crate's `unsafe` blocks (the same conversion in two checks), for a measured reason: building the
 //! `&str` of a seven-byte topic through `from_utf8` cost 98 of the 451 instructions of a whole
 //! borrowed PUBLISH decode (callgrind, `benches` `profile decode_ref`), and safe Rust has no
 //! other way from checked ASCII bytes to `&str` (`<[u8]>::as_ascii` is unstable).
@@ -20,6 +20,56 @@ pub(crate) fn text(bytes: &[u8]) -> Result<&str, Utf8Error> {
         return Ok(unsafe { core::str::from_utf8_unchecked(bytes) });
     }
     core::str::from_utf8(bytes)
+}
+
+/// `bytes` as text when they are ASCII without U+0000 — what nearly every MQTT string is — in
+/// one pass over the words (`None` for anything else, which [`text`] and a U+0000 check then
+/// decide): the string check of [`crate::wire::check_utf8`] without a second pass for U+0000.
+#[inline]
+pub(crate) fn plain_ascii(bytes: &[u8]) -> Option<&str> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = bytes.len();
+    let (mut high, mut zero) = (0u64, 0u64);
+    let mut scan = |word: u64| {
+        high |= word;
+        // The high bit of a byte that is 0 (exact for "is there one" among ASCII bytes).
+        zero |= word.wrapping_sub(ONES) & !word;
+    };
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        scan(word::<8>(chunk));
+        at += 8;
+    }
+    if at < n {
+        // The rest as one word, without a byte loop: the last eight bytes (some read twice),
+        // or for a string shorter than that two overlapping halves, or its first, middle and
+        // last bytes over 'a's.
+        scan(if n >= 8 {
+            word::<8>(&bytes[n - 8..])
+        } else if n >= 4 {
+            word::<4>(&bytes[..4]) | word::<4>(&bytes[n - 4..]) << 32
+        } else {
+            u64::from(bytes[0])
+                | u64::from(bytes[n / 2]) << 8
+                | u64::from(bytes[n - 1]) << 16
+                | 0x6161_6161_6100_0000
+        });
+    }
+    if (high | zero) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: as in `text`: every byte is below 0x80, a whole UTF-8 sequence by itself.
+    Some(unsafe { core::str::from_utf8_unchecked(bytes) })
+}
+
+/// `N` (at most 8) bytes as the low bytes of a little-endian word.
+#[allow(clippy::inline_always)] // measured with callgrind: a call costs more than the load
+#[inline(always)]
+fn word<const N: usize>(chunk: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w[..N].copy_from_slice(chunk);
+    u64::from_le_bytes(w)
 }
 
 /// True when every byte is below 0x80: eight bytes at a time, without an early exit (strings
@@ -43,7 +93,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::text;
+    use super::{plain_ascii, text};
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
@@ -63,15 +113,36 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Text exactly for ASCII strings without U+0000.
+        #[test]
+        fn plain_ascii_is_ascii_without_nul(bytes in proptest::collection::vec(prop_oneof![
+            8 => 1u8..0x80,
+            1 => Just(0u8),
+            1 => 0x80u8..=0xFF,
+        ], 0..40)) {
+            let expected = (bytes.is_ascii() && !bytes.contains(&0))
+                .then(|| core::str::from_utf8(&bytes).ok())
+                .flatten();
+            prop_assert_eq!(plain_ascii(&bytes), expected);
+        }
+    }
+
     #[test]
     fn every_length_around_the_word_size() {
         for len in 0..40 {
             let ascii: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
             assert_eq!(text(&ascii), core::str::from_utf8(&ascii));
+            assert_eq!(plain_ascii(&ascii).map(str::as_bytes), Some(&ascii[..]));
             for at in 0..len {
                 let mut high = ascii.clone();
                 high[at] = 0x80;
                 assert!(text(&high).is_err(), "{len} {at}");
+                assert_eq!(plain_ascii(&high), None, "{len} {at}");
+                high[at] = 0;
+                assert_eq!(plain_ascii(&high), None, "{len} {at}");
             }
         }
     }

@@ -95,7 +95,7 @@ pub(crate) fn binary(input: &[u8]) -> PResult<'_, &[u8]> {
 /// The length-prefixed field at the front of `input` and what follows it: `(rest, data)`,
 /// `None` when `input` is shorter than the prefix says.
 #[inline]
-fn prefixed(input: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn prefixed(input: &[u8]) -> Option<(&[u8], &[u8])> {
     let (len, rest) = input.split_first_chunk::<2>()?;
     let (data, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
     Some((rest, data))
@@ -134,7 +134,17 @@ pub(crate) fn skip_prefixed(raw: &mut &[u8], extra: usize) -> bool {
 
 /// Validates an MQTT string. Rust's UTF-8 check already rejects encoded surrogates
 /// (U+D800..U+DFFF) and overlong forms [MQTT-1.5.4-1]; U+0000 is checked here [MQTT-1.5.4-2].
+#[inline]
 pub(crate) fn check_utf8(raw: &[u8]) -> Result<&str, DecodeError> {
+    match crate::utf8::plain_ascii(raw) {
+        Some(s) => Ok(s),
+        None => check_text(raw),
+    }
+}
+
+/// [`check_utf8`] of a string that is not plain ASCII (or is invalid).
+#[inline(never)]
+fn check_text(raw: &[u8]) -> Result<&str, DecodeError> {
     let s = crate::utf8::text(raw).map_err(|_| DecodeError::InvalidUtf8)?;
     if crate::topic::has_nul(raw) {
         return Err(DecodeError::NullCharacter);
