@@ -56,8 +56,18 @@ pub(crate) fn write(out: &mut [u8], value: u32) -> usize {
 /// A fixed header — `first` then the bytes [`write`] writes for `value` (at most [`MAX`]) —
 /// in stream order from the low byte of a word, and its length: for an encoder that stores a
 /// header as one word.
-#[inline]
+#[allow(clippy::inline_always)] // measured with callgrind: a PUBLISH encode 237 -> 232
+#[inline(always)]
 pub(crate) fn header_word(first: u8, value: u32) -> (u64, usize) {
+    if value < 0x80 {
+        // A body under 128 bytes (small packets, the common case): no loop.
+        return (u64::from(first) | u64::from(value) << 8, 2);
+    }
+    long_header_word(first, value)
+}
+
+/// [`header_word`] for a value of two bytes or more.
+fn long_header_word(first: u8, value: u32) -> (u64, usize) {
     let (mut word, mut n, mut rest) = (u64::from(first), 1, u64::from(value));
     loop {
         let more = rest >= 0x80;

@@ -293,7 +293,7 @@ pub(crate) fn put_parts(
         at: 0,
     };
     frame.store(head, head_len);
-    frame.copy(topic);
+    frame.copy_short(topic);
     frame.store(mid, mid_len);
     frame.copy(payload);
     let at = frame.at;
@@ -342,6 +342,45 @@ impl Frame<'_> {
         }
         self.at = at + src.len();
     }
+
+    /// Copies a short string field (a topic, as a rule) with one or two whole-word stores
+    /// instead of a `memcpy` call, whose set-up costs more than such a copy: the word is built
+    /// from overlapping loads (their common bytes are equal, so OR-ing them is exact). A field
+    /// longer than 16 bytes is copied by [`Self::copy`]. The stores may write up to
+    /// [`FRAME_SLACK`] bytes past the field, which the next part overwrites.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
+    #[inline(always)]
+    fn copy_short(&mut self, src: &[u8]) {
+        let (at, n) = (self.at, src.len());
+        if n > 16 {
+            self.copy(src);
+        } else if n > 8 {
+            self.store(load::<8>(src, 0), 8);
+            // The last eight bytes, over some just written (`at` only moves over written
+            // bytes).
+            self.at = at + n - 8;
+            self.store(load::<8>(src, n - 8), 8);
+        } else if n >= 4 {
+            let word = u64::from(u32::from_le_bytes(load::<4>(src, 0)))
+                | u64::from(u32::from_le_bytes(load::<4>(src, n - 4))) << (8 * (n - 4));
+            self.store(word.to_le_bytes(), n);
+        } else if let Some(&first) = src.first() {
+            let word = u64::from(first)
+                | u64::from(src[n / 2]) << (8 * (n / 2))
+                | u64::from(src[n - 1]) << (8 * (n - 1));
+            self.store(word.to_le_bytes(), n);
+        }
+        debug_assert_eq!(self.at, at + n);
+    }
+}
+
+/// The `N` bytes of `src` from `from`.
+#[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
+#[inline(always)]
+fn load<const N: usize>(src: &[u8], from: usize) -> [u8; N] {
+    let mut word = [0u8; N];
+    word.copy_from_slice(&src[from..from + N]);
+    word
 }
 
 /// Uninitialized room that can only be written, front to back (see [`put_in_place`]).
