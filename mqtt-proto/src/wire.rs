@@ -268,8 +268,9 @@ pub(crate) fn try_put_in_place<E>(
     Ok(())
 }
 
-/// Appends one frame made of four parts — `head` (its first `head_len` bytes), `topic`, `mid`
-/// (its first `mid_len` bytes) and `payload`, the common PUBLISH — with one reservation and
+/// Appends one frame made of five parts — `head` (its first `head_len` bytes), `topic`, `mid`
+/// (its first `mid_len` bytes), `extra_len` bytes written by `put_extra` (PUBLISH
+/// properties) and `payload`, the common PUBLISH — with one reservation and
 /// straight-line writes through a [`Frame`]: the two short parts are stored as whole words
 /// into room reserved past the frame, the next part written over their unused bytes; the
 /// two others are copies (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 259
@@ -278,14 +279,15 @@ pub(crate) fn try_put_in_place<E>(
 /// the frame's length.
 #[allow(clippy::inline_always)] // measured with callgrind: 326 instructions when not inlined
 #[inline(always)]
-pub(crate) fn put_parts(
+pub(crate) fn put_parts<const M: usize>(
     buf: &mut BytesMut,
     (head, head_len): ([u8; 8], usize),
     topic: &[u8],
-    (mid, mid_len): ([u8; 4], usize),
+    (mid, mid_len): ([u8; M], usize),
+    (extra_len, put_extra): (usize, impl FnOnce(&mut Frame<'_>)),
     payload: &[u8],
 ) -> usize {
-    let total = head_len + topic.len() + mid_len + payload.len();
+    let total = head_len + topic.len() + mid_len + extra_len + payload.len();
     buf.reserve(total + FRAME_SLACK);
     let len = buf.len();
     let mut frame = Frame {
@@ -295,6 +297,12 @@ pub(crate) fn put_parts(
     frame.store(head, head_len);
     frame.copy_short(topic);
     frame.store(mid, mid_len);
+    put_extra(&mut frame);
+    debug_assert_eq!(
+        frame.at,
+        total - payload.len(),
+        "extra part of a wrong size"
+    );
     frame.copy(payload);
     let at = frame.at;
     #[allow(unsafe_code)]
@@ -310,8 +318,9 @@ pub(crate) fn put_parts(
 /// Room past a frame for [`Frame::store`]'s whole words.
 const FRAME_SLACK: usize = 8;
 
-/// Uninitialized room written front to back (see [`put_parts`]).
-struct Frame<'a> {
+/// Uninitialized room written front to back (see [`put_parts`]): every byte before `at` has
+/// been written (its fields are private to this module, whose methods keep that true).
+pub(crate) struct Frame<'a> {
     room: &'a mut [MaybeUninit<u8>],
     at: usize,
 }
@@ -320,7 +329,7 @@ impl Frame<'_> {
     /// Stores all of `word` (at most [`FRAME_SLACK`] bytes) and moves past its first `used`.
     #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
     #[inline(always)]
-    fn store<const N: usize>(&mut self, word: [u8; N], used: usize) {
+    pub(crate) fn store<const N: usize>(&mut self, word: [u8; N], used: usize) {
         const { assert!(N <= FRAME_SLACK) };
         let at = self.at;
         self.room[at..at + N].copy_from_slice(&word.map(MaybeUninit::new));
@@ -331,7 +340,7 @@ impl Frame<'_> {
     /// once inlined: 73 instructions for 64 bytes instead of about 25.)
     #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
     #[inline(always)]
-    fn copy(&mut self, src: &[u8]) {
+    pub(crate) fn copy(&mut self, src: &[u8]) {
         let at = self.at;
         let dst = &mut self.room[at..at + src.len()];
         #[allow(unsafe_code)]
@@ -350,7 +359,7 @@ impl Frame<'_> {
     /// [`FRAME_SLACK`] bytes past the field, which the next part overwrites.
     #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
     #[inline(always)]
-    fn copy_short(&mut self, src: &[u8]) {
+    pub(crate) fn copy_short(&mut self, src: &[u8]) {
         let (at, n) = (self.at, src.len());
         if n > 16 {
             self.copy(src);

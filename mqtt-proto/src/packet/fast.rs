@@ -302,16 +302,60 @@ mod tests {
             any::<bool>(),
             vec(any::<u8>(), 0..200),
             proptest::option::of(0u16..3),
+            proptest::option::of(any_properties()),
         )
-            .prop_map(|(topic, qos, id, dup, retain, payload, alias)| {
+            .prop_map(|(topic, qos, id, dup, retain, payload, alias, props)| {
                 let mut p = Publish::new(topic, payload);
                 p.qos = QoS::from_u8(qos).expect("0..3");
                 p.packet_id = id;
                 p.dup = dup;
                 p.retain = retain;
+                if let Some(props) = props {
+                    p.properties = props.into();
+                }
                 p.properties.topic_alias = alias;
                 p
             })
+    }
+
+    /// PUBLISH property sets near every rule of the encoder: strings with U+0000 or too long,
+    /// a Topic Alias of 0, Subscription Identifiers, User Properties, the empty set.
+    fn any_properties() -> impl Strategy<Value = crate::PublishProperties> {
+        use proptest::option::of as opt;
+        let text = prop_oneof![
+            4 => "[a-z/+é]{0,20}",
+            1 => Just(alloc::string::String::from("a\0b")),
+            1 => (65_534usize..65_537).prop_map(|n| "a".repeat(n)),
+        ];
+        (
+            opt(any::<bool>()),
+            opt(any::<u32>()),
+            opt(0u16..3),
+            (opt(text.clone()), opt(text.clone())),
+            opt(prop_oneof![
+                4 => vec(any::<u8>(), 0..20),
+                1 => Just(alloc::vec![0u8; 65_536]),
+            ]),
+            vec(0u32..3, 0..2),
+            vec((text.clone(), text), 0..3),
+        )
+            .prop_map(
+                |(format, expiry, alias, (response, content), correlation, ids, user)| {
+                    crate::PublishProperties {
+                        payload_format_indicator: format,
+                        message_expiry_interval: expiry,
+                        topic_alias: alias,
+                        response_topic: response.map(Into::into),
+                        correlation_data: correlation.map(Into::into),
+                        subscription_identifiers: ids,
+                        content_type: content.map(Into::into),
+                        user_properties: user
+                            .into_iter()
+                            .map(|(k, v)| crate::UserProperty::new(k, v))
+                            .collect(),
+                    }
+                },
+            )
     }
 
     proptest! {

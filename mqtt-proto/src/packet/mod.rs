@@ -6,6 +6,7 @@ pub mod disconnect;
 mod fast;
 pub mod head;
 pub mod publish;
+mod publish_plain;
 mod publish_properties;
 pub mod subscribe;
 

@@ -187,6 +187,11 @@ impl Publish<Owned> {
         if let Some(written) = self.encode_plain(version, max_size, buf) {
             return Ok(written);
         }
+        if let (ProtocolVersion::V5, Some(props)) = (version, self.properties.get()) {
+            if let Some(written) = self.encode_plain_with(props, max_size, buf) {
+                return Ok(written);
+            }
+        }
         self.encode_checked(version, max_size, buf)
     }
 
@@ -207,54 +212,6 @@ impl Publish<Owned> {
         }
         wire::put_in_place(buf, total, |room| self.put(version, sizes, room));
         Ok(total)
-    }
-
-    /// The common PUBLISH — valid, no properties, within `max_size` — written with one
-    /// reservation straight into the buffer's spare room. `None` (nothing written) for
-    /// anything else, which the general path encodes or refuses with its error.
-    #[inline]
-    fn encode_plain(
-        &self,
-        version: ProtocolVersion,
-        max_size: Option<u32>,
-        buf: &mut bytes::BytesMut,
-    ) -> Option<usize> {
-        // Properties, even an empty set (rare: set, then cleared), take the general path.
-        if !self.properties.is_absent() {
-            return None;
-        }
-        let topic = self.topic.as_bytes();
-        let id = match (self.qos, self.packet_id) {
-            (QoS::AtMostOnce, None) if !self.dup => None,
-            (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) if id != 0 => Some(id),
-            _ => return None,
-        };
-        // A topic too long for its two-byte length is the general path's StringTooLong.
-        if topic.is_empty() || topic.len() > usize::from(u16::MAX) {
-            return None;
-        }
-        let id_len = if id.is_some() { 2 } else { 0 };
-        let props_len = usize::from(version == ProtocolVersion::V5); // property length 0
-        let body = 2 + topic.len() + id_len + props_len + self.payload.len();
-        let total = wire::total_len(body).ok()?;
-        if max_size.is_some_and(|max| total > max as usize) {
-            return None;
-        }
-        crate::topic::scan_name(topic).ok()?;
-        let first =
-            0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain);
-        // First byte, remaining length and topic length, in stream order in one word.
-        let (header, n) = crate::varint::header_word(first, body as u32);
-        let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
-        // Packet identifier and (MQTT 5) the empty property length, in one word.
-        let mid = u32::from(id.unwrap_or(0).swap_bytes());
-        Some(wire::put_parts(
-            buf,
-            (head.to_le_bytes(), n + 2),
-            topic,
-            (mid.to_le_bytes(), id_len + props_len),
-            &self.payload,
-        ))
     }
 
     /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
@@ -485,57 +442,6 @@ mod tests {
                 long.encoded_len(version),
                 Err(EncodeError::StringTooLong(65_536))
             );
-        }
-    }
-
-    /// A four-byte remaining length, the longest: the frame's head word (first byte, remaining
-    /// length, topic length) is then seven bytes of its eight.
-    #[test]
-    fn plain_encode_of_a_frame_with_a_four_byte_remaining_length() {
-        let p = Publish::new("a/b", vec![0x5Au8; 2_097_152]).with_qos(QoS::AtLeastOnce);
-        let p = Publish {
-            packet_id: Some(7),
-            ..p
-        };
-        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-            let mut fast = bytes::BytesMut::new();
-            let mut checked = fast.clone();
-            let a = p.encode_plain(version, None, &mut fast);
-            let b = p.encode_checked(version, None, &mut checked);
-            assert_eq!(a, b.ok());
-            assert_eq!(fast, checked);
-            // 2 + 3 + 2 (+ 1) + 2,097,152 bytes of body: four length bytes, the last 0x01.
-            assert_eq!(fast[4], 0x01, "{version:?}");
-            assert_eq!(a, Some(fast.len()));
-        }
-    }
-
-    /// The in-place encoders (`wire::put_in_place`, `wire::put_parts` and their `unsafe` code,
-    /// run under Miri in CI) through both PUBLISH paths, the plain one against the checked
-    /// one: every remaining-length size (1 to 3 bytes), topic lengths in each case of the
-    /// short copy (1-3, 4-8, 9-16 bytes, longer), both versions, QoS 0 and 1, into an empty
-    /// buffer and after existing bytes.
-    #[test]
-    fn in_place_encode_matches_the_checked_encoder_at_length_boundaries() {
-        for topic_len in [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 40] {
-            let topic: alloc::string::String = (0..topic_len).map(|i| ['a', '/'][i % 2]).collect();
-            for payload_len in [0, 1, 100, 125, 200, 16_380, 16_400] {
-                for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-                    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
-                        let mut p = Publish::new(topic.as_str(), vec![0x5Au8; payload_len]);
-                        p.qos = qos;
-                        p.packet_id = (qos != QoS::AtMostOnce).then_some(0x1234);
-                        for already in [0usize, 3] {
-                            let mut fast = bytes::BytesMut::from(&[7u8; 3][..already]);
-                            let mut checked = fast.clone();
-                            let a = p.encode_plain(version, None, &mut fast);
-                            let b = p.encode_checked(version, None, &mut checked);
-                            assert_eq!(a, b.ok(), "{topic_len} {payload_len} {version:?} {qos:?}");
-                            assert_eq!(fast, checked);
-                        }
-                    }
-                }
-            }
         }
     }
 }

@@ -1,0 +1,202 @@
+//! The plain PUBLISH encoders: the common PUBLISH — valid, within the size limit, without
+//! properties or with the usual MQTT 5 ones — written with one reservation and straight-line
+//! stores into the buffer's spare room ([`wire::put_parts`]). Anything else, every error among
+//! it, is left to the general encoder (`Publish::encode_checked`), which the tests here and
+//! the proptests in [`super::fast`] compare them with.
+
+use crate::header::{ProtocolVersion, QoS};
+use crate::properties::PublishProperties;
+use crate::wire;
+
+use super::publish::Publish;
+
+impl Publish {
+    /// The common PUBLISH — valid, within `max_size`, with no properties or (MQTT 5) the
+    /// usual ones — written with one reservation straight into the buffer's spare room.
+    /// `None` (nothing written) for anything else, which the general path encodes or refuses
+    /// with its error.
+    #[inline]
+    pub(crate) fn encode_plain(
+        &self,
+        version: ProtocolVersion,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Option<usize> {
+        // With properties: `encode_plain_with` (MQTT 5) or the general path.
+        if !self.properties.is_absent() {
+            return None;
+        }
+        let (first, id, topic) = self.plain_head(false)?;
+        let id_len = if id.is_some() { 2 } else { 0 };
+        let props_len = usize::from(version == ProtocolVersion::V5); // property length 0
+        let body = 2 + topic.len() + id_len + props_len + self.payload.len();
+        let total = wire::total_len(body).ok()?;
+        if max_size.is_some_and(|max| total > max as usize) {
+            return None;
+        }
+        crate::topic::scan_name(topic).ok()?;
+        // First byte, remaining length and topic length, in stream order in one word.
+        let (header, n) = crate::varint::header_word(first, body as u32);
+        let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
+        // Packet identifier and (MQTT 5) the empty property length, in one word.
+        let mid = u32::from(id.unwrap_or(0).swap_bytes());
+        Some(wire::put_parts(
+            buf,
+            (head.to_le_bytes(), n + 2),
+            topic,
+            (mid.to_le_bytes(), id_len + props_len),
+            (0, |_| {}),
+            &self.payload,
+        ))
+    }
+
+    /// [`Self::encode_plain`] for an MQTT 5 PUBLISH with properties (out of line: most have
+    /// none; properties in MQTT 3.1.1, even an empty set, take the general path): those
+    /// [`plain_len`](super::publish_properties::plain_len) sizes, written by
+    /// [`put_plain`](super::publish_properties::put_plain) between the packet identifier and
+    /// the payload.
+    #[inline(never)]
+    pub(crate) fn encode_plain_with(
+        &self,
+        props: &PublishProperties,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Option<usize> {
+        let props_len = super::publish_properties::plain_len(props)?;
+        // MQTT 5 allows an empty topic with a Topic Alias.
+        let (first, id, topic) = self.plain_head(props.topic_alias.is_some())?;
+        // The property length in stream order from the low byte of a word, and its size.
+        let (block, block_len) = {
+            let (word, n) = crate::varint::header_word(0, u32::try_from(props_len).ok()?);
+            (word >> 8, n - 1)
+        };
+        let id_len = if id.is_some() { 2 } else { 0 };
+        let body = 2 + topic.len() + id_len + block_len + props_len + self.payload.len();
+        let total = wire::total_len(body).ok()?;
+        if max_size.is_some_and(|max| total > max as usize) {
+            return None;
+        }
+        crate::topic::scan_name(topic).ok()?;
+        let (header, n) = crate::varint::header_word(first, body as u32);
+        let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
+        // Packet identifier and the property length, in one word.
+        let mid = u64::from(id.unwrap_or(0).swap_bytes()) | block << (8 * id_len);
+        Some(wire::put_parts(
+            buf,
+            (head.to_le_bytes(), n + 2),
+            topic,
+            (mid.to_le_bytes(), id_len + block_len),
+            (props_len, |frame| {
+                super::publish_properties::put_plain(props, frame)
+            }),
+            &self.payload,
+        ))
+    }
+
+    /// The first byte, packet identifier and topic of a PUBLISH the plain encoders can write
+    /// (QoS, identifier and DUP consistent; a topic that fits its two-byte length, empty only
+    /// when `may_be_empty`), or `None`.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_plain`)
+    #[inline(always)]
+    fn plain_head(&self, may_be_empty: bool) -> Option<(u8, Option<u16>, &[u8])> {
+        let id = match (self.qos, self.packet_id) {
+            (QoS::AtMostOnce, None) if !self.dup => None,
+            (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(id)) if id != 0 => Some(id),
+            _ => return None,
+        };
+        let topic = self.topic.as_bytes();
+        // A topic too long for its two-byte length is the general path's StringTooLong.
+        if (topic.is_empty() && !may_be_empty) || topic.len() > usize::from(u16::MAX) {
+            return None;
+        }
+        let first =
+            0x30 | ((self.qos as u8) << 1) | (u8::from(self.dup) << 3) | u8::from(self.retain);
+        Some((first, id, topic))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+
+    /// A four-byte remaining length, the longest: the frame's head word (first byte, remaining
+    /// length, topic length) is then seven bytes of its eight.
+    #[test]
+    fn plain_encode_of_a_frame_with_a_four_byte_remaining_length() {
+        let p = Publish::new("a/b", vec![0x5Au8; 2_097_152]).with_qos(QoS::AtLeastOnce);
+        let p = Publish {
+            packet_id: Some(7),
+            ..p
+        };
+        for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let mut fast = bytes::BytesMut::new();
+            let mut checked = fast.clone();
+            let a = p.encode_plain(version, None, &mut fast);
+            let b = p.encode_checked(version, None, &mut checked);
+            assert_eq!(a, b.ok());
+            assert_eq!(fast, checked);
+            // 2 + 3 + 2 (+ 1) + 2,097,152 bytes of body: four length bytes, the last 0x01.
+            assert_eq!(fast[4], 0x01, "{version:?}");
+            assert_eq!(a, Some(fast.len()));
+        }
+    }
+
+    /// The usual MQTT 5 properties (and an aliased empty topic) are written by the plain
+    /// in-place path (its `unsafe` code run under Miri in CI), not left to the general one
+    /// (which the agreement tests alone would not show), byte for byte as the general one
+    /// writes them.
+    #[test]
+    fn in_place_encode_of_usual_v5_properties_matches_the_checked_encoder() {
+        let mut p = Publish::new("a/b", vec![1u8; 10]).with_qos(QoS::AtLeastOnce);
+        p.packet_id = Some(9);
+        p.properties.content_type = Some("application/json".into());
+        p.properties.message_expiry_interval = Some(60);
+        p.properties.payload_format_indicator = Some(true);
+        p.properties.response_topic = Some("reply/to/me/please".into());
+        p.properties.correlation_data = Some(bytes::Bytes::from_static(b"1234"));
+        p.properties.user_properties = vec![crate::UserProperty::new("k", "value")];
+        let mut aliased = Publish::new("", vec![2u8; 3]);
+        aliased.properties.topic_alias = Some(4);
+        for p in [p, aliased] {
+            let mut fast = bytes::BytesMut::from(&b"xy"[..]);
+            let mut checked = fast.clone();
+            let props = p.properties.get().expect("properties");
+            let a = p.encode_plain_with(props, None, &mut fast);
+            let b = p.encode_checked(ProtocolVersion::V5, None, &mut checked);
+            assert!(a.is_some());
+            assert_eq!(a, b.ok());
+            assert_eq!(fast, checked);
+        }
+    }
+
+    /// The in-place encoders (`wire::put_in_place`, `wire::put_parts` and their `unsafe` code,
+    /// run under Miri in CI) through both PUBLISH paths, the plain one against the checked
+    /// one: every remaining-length size (1 to 3 bytes), topic lengths in each case of the
+    /// short copy (1-3, 4-8, 9-16 bytes, longer), both versions, QoS 0 and 1, into an empty
+    /// buffer and after existing bytes.
+    #[test]
+    fn in_place_encode_matches_the_checked_encoder_at_length_boundaries() {
+        for topic_len in [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 40] {
+            let topic: alloc::string::String = (0..topic_len).map(|i| ['a', '/'][i % 2]).collect();
+            for payload_len in [0, 1, 100, 125, 200, 16_380, 16_400] {
+                for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
+                    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+                        let mut p = Publish::new(topic.as_str(), vec![0x5Au8; payload_len]);
+                        p.qos = qos;
+                        p.packet_id = (qos != QoS::AtMostOnce).then_some(0x1234);
+                        for already in [0usize, 3] {
+                            let mut fast = bytes::BytesMut::from(&[7u8; 3][..already]);
+                            let mut checked = fast.clone();
+                            let a = p.encode_plain(version, None, &mut fast);
+                            let b = p.encode_checked(version, None, &mut checked);
+                            assert_eq!(a, b.ok(), "{topic_len} {payload_len} {version:?} {qos:?}");
+                            assert_eq!(fast, checked);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
