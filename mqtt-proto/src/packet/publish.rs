@@ -178,6 +178,7 @@ impl Publish<Owned> {
 
     /// Like [`Self::encode`], refusing a packet larger than `max_size` bytes (the peer's
     /// Maximum Packet Size) without writing anything; checks and writes in one pass.
+    #[inline]
     pub fn encode_within(
         &self,
         version: ProtocolVersion,
