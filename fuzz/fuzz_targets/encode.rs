@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use mqtt_proto::{
     decode, ByteStr, Connect, LastWill, Packet, ProtocolVersion, PubResponse, Publish, QoS,
-    ReasonCode, Subscribe, Subscription, Unsubscribe,
+    ReasonCode, Subscribe, Subscription, Unsubscribe, UserProperty,
 };
 
 /// Reads fields from the fuzzer's bytes.
@@ -75,6 +75,21 @@ fn packet(input: &mut Input, version: ProtocolVersion) -> Packet {
                 }
                 if flags & 16 != 0 {
                     p.properties.correlation_data = Some(input.bytes().into());
+                }
+                if flags & 32 != 0 {
+                    p.properties.payload_format_indicator = Some(input.byte() & 1 == 1);
+                }
+                if flags & 64 != 0 {
+                    for _ in 0..input.byte() % 3 {
+                        let (key, value) = (input.text(), input.text());
+                        p.properties
+                            .user_properties
+                            .push(UserProperty::new(key, value));
+                    }
+                }
+                if flags & 128 != 0 {
+                    let id = u32::from(input.u16());
+                    p.properties.subscription_identifiers.push(id);
                 }
             }
             Packet::Publish(p)
