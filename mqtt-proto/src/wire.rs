@@ -315,6 +315,33 @@ pub(crate) fn put_parts<const M: usize>(
     at
 }
 
+/// Appends a frame of `total` bytes written by `write` through a [`Frame`] (word stores and
+/// short copies), with one reservation; when `write` fails, nothing is appended. As with
+/// [`put_parts`], a write past the reserved room panics. Returns the frame's length.
+#[inline]
+pub(crate) fn try_put_frame<E>(
+    buf: &mut BytesMut,
+    total: usize,
+    write: impl FnOnce(&mut Frame<'_>) -> Result<(), E>,
+) -> Result<usize, E> {
+    buf.reserve(total + FRAME_SLACK);
+    let len = buf.len();
+    let mut frame = Frame {
+        room: buf.spare_capacity_mut(),
+        at: 0,
+    };
+    write(&mut frame)?;
+    let at = frame.at;
+    debug_assert_eq!(at, total, "encoded size differs from the computed one");
+    #[allow(unsafe_code)]
+    // SAFETY: as in `put_parts`: `Frame`'s writes initialized `room[..at]`, the spare
+    // capacity after `len`.
+    unsafe {
+        buf.set_len(len + at);
+    }
+    Ok(at)
+}
+
 /// Room past a frame for [`Frame::store`]'s whole words.
 const FRAME_SLACK: usize = 8;
 

@@ -92,7 +92,7 @@ impl Connect<Owned> {
     }
 }
 
-mod flag {
+pub(super) mod flag {
     pub const USERNAME: u8 = 0x80;
     pub const PASSWORD: u8 = 0x40;
     pub const WILL_RETAIN: u8 = 0x20;
@@ -239,6 +239,15 @@ impl Connect<Owned> {
     /// [`Packet::encode`](crate::Packet::encode) of a CONNECT, without the dispatch on the
     /// packet type that sizing and writing go through for the other packets.
     pub(crate) fn encode(&self, buf: &mut bytes::BytesMut) -> Result<usize, EncodeError> {
+        if let Some(written) = self.encode_plain(buf) {
+            return Ok(written);
+        }
+        self.encode_checked(buf)
+    }
+
+    /// Every CONNECT [`Self::encode_plain`] leaves: properties, and every error.
+    #[inline(never)]
+    pub(crate) fn encode_checked(&self, buf: &mut bytes::BytesMut) -> Result<usize, EncodeError> {
         let sizes = self.sizes()?;
         let total = wire::total_len(sizes.body)?;
         wire::put_in_place(buf, total, |room| self.put(&sizes, room));

@@ -2,6 +2,7 @@
 //! [`Packet::encode`].
 
 pub mod connect;
+mod connect_plain;
 pub mod disconnect;
 mod fast;
 pub mod head;
