@@ -29,25 +29,14 @@ impl Publish {
         let (first, id, topic) = self.plain_head(false)?;
         let id_len = if id.is_some() { 2 } else { 0 };
         let props_len = usize::from(version == ProtocolVersion::V5); // property length 0
-        let body = 2 + topic.len() + id_len + props_len + self.payload.len();
-        let total = wire::total_len(body).ok()?;
-        if max_size.is_some_and(|max| total > max as usize) {
-            return None;
-        }
-        crate::topic::scan_name(topic).ok()?;
-        // First byte, remaining length and topic length, in stream order in one word.
-        let (header, n) = crate::varint::header_word(first, body as u32);
-        let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
-        // Packet identifier and (MQTT 5) the empty property length, in one word.
+                                                                     // Packet identifier and (MQTT 5) the empty property length, in one word.
         let mid = u32::from(id.unwrap_or(0).swap_bytes());
-        Some(wire::put_parts(
-            buf,
-            (head.to_le_bytes(), n + 2),
-            topic,
+        self.put_frame(
+            (first, topic, max_size),
             (mid.to_le_bytes(), id_len + props_len),
             (0, |_| {}),
-            &self.payload,
-        ))
+            buf,
+        )
     }
 
     /// [`Self::encode_plain`] for an MQTT 5 PUBLISH with properties (out of line: most have
@@ -71,24 +60,45 @@ impl Publish {
             (word >> 8, n - 1)
         };
         let id_len = if id.is_some() { 2 } else { 0 };
-        let body = 2 + topic.len() + id_len + block_len + props_len + self.payload.len();
+        // Packet identifier and the property length, in one word.
+        let mid = u64::from(id.unwrap_or(0).swap_bytes()) | block << (8 * id_len);
+        self.put_frame(
+            (first, topic, max_size),
+            (mid.to_le_bytes(), id_len + block_len),
+            (props_len, |frame| {
+                super::publish_properties::put_plain(props, frame);
+            }),
+            buf,
+        )
+    }
+
+    /// The frame of a plain PUBLISH — fixed header, topic, `mid` (identifier and property
+    /// length), `extra_len` bytes of properties from `put_extra`, payload — once it is within
+    /// `max_size` and its topic passes the name check; `None` (nothing written) otherwise.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_plain`)
+    #[inline(always)]
+    fn put_frame<const M: usize>(
+        &self,
+        (first, topic, max_size): (u8, &[u8], Option<u32>),
+        (mid, mid_len): ([u8; M], usize),
+        (extra_len, put_extra): (usize, impl FnOnce(&mut wire::Frame<'_>)),
+        buf: &mut bytes::BytesMut,
+    ) -> Option<usize> {
+        let body = 2 + topic.len() + mid_len + extra_len + self.payload.len();
         let total = wire::total_len(body).ok()?;
         if max_size.is_some_and(|max| total > max as usize) {
             return None;
         }
         crate::topic::scan_name(topic).ok()?;
+        // First byte, remaining length and topic length, in stream order in one word.
         let (header, n) = crate::varint::header_word(first, body as u32);
         let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
-        // Packet identifier and the property length, in one word.
-        let mid = u64::from(id.unwrap_or(0).swap_bytes()) | block << (8 * id_len);
         Some(wire::put_parts(
             buf,
             (head.to_le_bytes(), n + 2),
             topic,
-            (mid.to_le_bytes(), id_len + block_len),
-            (props_len, |frame| {
-                super::publish_properties::put_plain(props, frame)
-            }),
+            (mid, mid_len),
+            (extra_len, put_extra),
             &self.payload,
         ))
     }
