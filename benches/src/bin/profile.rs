@@ -164,6 +164,12 @@ fn main() {
             buf.clear();
             black_box(sub.encode(v, &mut buf).ok());
         }),
+        "validate_filter" => repeat(n, || {
+            // One filter of the SUBSCRIBE-10 rows: the check every encode and decode runs.
+            black_box(
+                mqtt_proto::topic::validate_filter(black_box("sensors/0/+/temperature")).is_ok(),
+            );
+        }),
         "decode_ref" => repeat(n, || {
             // The same shape as the mqttrs row (and as the criterion bench).
             black_box(black_box(decode_ref(black_box(&bytes), v, 1 << 20)).is_ok());
