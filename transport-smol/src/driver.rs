@@ -399,6 +399,7 @@ async fn open_raw(shared: &Shared, address: &BrokerAddress) -> Result<BoxStream,
     }
     let tcp = smol::net::TcpStream::connect((address.host.as_str(), address.port)).await?;
     tcp.set_nodelay(true)?;
+    let tcp = crate::tcp::TcpLink::new(tcp);
     let Some(config) = &shared.config.tls else {
         return Ok(Box::new(tcp));
     };

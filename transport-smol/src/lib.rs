@@ -31,6 +31,7 @@ mod builder;
 mod client;
 mod driver;
 mod nudge;
+mod tcp;
 mod token;
 mod ws;
 
