@@ -12,7 +12,8 @@ use crate::wire::{self, Frame};
 use super::fast::{be_u16, TRUNCATED};
 
 /// A PUBLISH property block by the general property parser, its failure as the decoder's.
-#[inline(never)]
+#[allow(clippy::inline_always)] // measured with callgrind: a borrowed PUBLISH decode 335 -> 329
+#[inline(always)]
 pub(crate) fn general_properties(
     input: &[u8],
 ) -> Result<(&[u8], PublishProperties<Borrowed<'_>>), DecodeError> {
