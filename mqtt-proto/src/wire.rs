@@ -276,7 +276,8 @@ pub(crate) fn try_put_in_place<E>(
 /// two others are copies (callgrind, a 64 B PUBLISH through `Packet::encode`: 293 → 259
 /// instructions with the `#[inline]` there). Like [`put_in_place`], a write past the reserved
 /// room panics (the room is reserved from the parts' own lengths: it cannot happen). Returns
-/// the frame's length.
+/// the frame's length. It does not go through [`try_put_frame`]: measured, the nested closure
+/// cost an MQTT 5 PUBLISH encode 476 → 540 instructions.
 #[allow(clippy::inline_always)] // measured with callgrind: 326 instructions when not inlined
 #[inline(always)]
 pub(crate) fn put_parts<const M: usize>(
@@ -377,6 +378,15 @@ impl Frame<'_> {
             core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len());
         }
         self.at = at + src.len();
+    }
+
+    /// A length-prefixed field (its length checked by the caller: at most 65,535 bytes), as
+    /// [`put_prefixed`] writes it into a `BufMut`.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
+    #[inline(always)]
+    pub(crate) fn prefixed(&mut self, value: &[u8]) {
+        self.store((value.len() as u16).to_be_bytes(), 2);
+        self.copy_short(value);
     }
 
     /// Copies a short string field (a topic, as a rule) with one or two whole-word stores

@@ -167,8 +167,7 @@ pub(crate) fn put_plain(props: &PublishProperties, frame: &mut Frame<'_>) {
     }
     for p in &props.user_properties {
         put_field(frame, id::USER_PROPERTY, p.key.as_bytes());
-        frame.store((p.value.len() as u16).to_be_bytes(), 2);
-        frame.copy_short(p.value.as_bytes());
+        frame.prefixed(p.value.as_bytes());
     }
 }
 
