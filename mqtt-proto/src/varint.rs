@@ -10,7 +10,17 @@ pub const MAX: u32 = 268_435_455;
 /// Parses a varint at the start of `input`, returning the value and the bytes it used.
 /// `Ok(None)` when `input` ends before the last byte; an error as soon as a fifth byte would be
 /// needed or the encoding is not minimal [MQTT-1.5.5-1].
+#[inline]
 pub(crate) fn parse_streaming(input: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    match input.first() {
+        // One byte (a value under 128: most lengths and every property identifier).
+        Some(&byte) if byte < 0x80 => Ok(Some((u32::from(byte), 1))),
+        _ => parse_long(input),
+    }
+}
+
+/// [`parse_streaming`] of a varint that is not a single byte (or of empty input).
+fn parse_long(input: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
     let mut value: u32 = 0;
     for (i, &byte) in input.iter().enumerate() {
         if i == 4 {

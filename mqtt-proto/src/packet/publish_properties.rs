@@ -36,14 +36,8 @@ pub(crate) fn general_properties(
 /// see `benches` `profile decode_v5`).
 #[inline]
 pub(crate) fn publish_properties(input: &[u8]) -> Option<(&[u8], PublishProperties<Borrowed<'_>>)> {
-    // A block shorter than 128 bytes (the rule) has a one-byte length.
-    let (len, after) = if let [len @ 0..=0x7F, after @ ..] = input {
-        (usize::from(*len), after)
-    } else {
-        let (len, n) = crate::varint::parse_streaming(input).ok()??;
-        (len as usize, input.get(n..)?)
-    };
-    let (block, rest) = after.split_at_checked(len)?;
+    let (len, n) = crate::varint::parse_streaming(input).ok()??;
+    let (block, rest) = input.get(n..)?.split_at_checked(len as usize)?;
     let mut props = PublishProperties::default();
     let mut cur = block;
     while let Some((&pid, tail)) = cur.split_first() {
