@@ -39,7 +39,7 @@ pub(crate) fn scan_name_within(bytes: &[u8], len: usize) -> Result<(), DecodeErr
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// 'a' in every byte: stands in for bytes a scan must not report.
 const FILLER: u64 = 0x6161_6161_6161_6161;
@@ -86,7 +86,7 @@ pub(crate) fn has_nul(bytes: &[u8]) -> bool {
 /// Eight bytes as one little-endian word.
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
-fn word(chunk: &[u8]) -> u64 {
+pub(crate) fn word(chunk: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(chunk);
     u64::from_le_bytes(w)
@@ -171,7 +171,7 @@ fn short_special(short: &[u8]) -> Option<usize> {
 /// (one to three) and 'a' above them; 'a' in every byte for the empty string.
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
-fn short_word(short: &[u8]) -> u64 {
+pub(crate) fn short_word(short: &[u8]) -> u64 {
     let n = short.len();
     if n >= 4 {
         let (head, tail) = (short.get(..4), short.get(n - 4..));

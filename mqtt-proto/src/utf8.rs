@@ -27,7 +27,7 @@ pub(crate) fn text(bytes: &[u8]) -> Result<&str, Utf8Error> {
 /// decide): the string check of [`crate::wire::check_utf8`] without a second pass for U+0000.
 #[inline]
 pub(crate) fn plain_ascii(bytes: &[u8]) -> Option<&str> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
+    use crate::topic::{short_word, word, ONES};
     let n = bytes.len();
     let (mut high, mut zero) = (0u64, 0u64);
     let mut scan = |word: u64| {
@@ -37,22 +37,16 @@ pub(crate) fn plain_ascii(bytes: &[u8]) -> Option<&str> {
     };
     let mut at = 0;
     while let Some(chunk) = bytes.get(at..at + 8) {
-        scan(word::<8>(chunk));
+        scan(word(chunk));
         at += 8;
     }
     if at < n {
-        // The rest as one word, without a byte loop: the last eight bytes (some read twice),
-        // or for a string shorter than that two overlapping halves, or its first, middle and
-        // last bytes over 'a's.
+        // The rest as one word, without a byte loop (as `topic::has_nul` reads it): the last
+        // eight bytes, some read twice, or a string shorter than that as one word.
         scan(if n >= 8 {
-            word::<8>(&bytes[n - 8..])
-        } else if n >= 4 {
-            word::<4>(&bytes[..4]) | word::<4>(&bytes[n - 4..]) << 32
+            word(&bytes[n - 8..])
         } else {
-            u64::from(bytes[0])
-                | u64::from(bytes[n / 2]) << 8
-                | u64::from(bytes[n - 1]) << 16
-                | 0x6161_6161_6100_0000
+            short_word(bytes)
         });
     }
     if (high | zero) & 0x8080_8080_8080_8080 != 0 {
@@ -63,15 +57,6 @@ pub(crate) fn plain_ascii(bytes: &[u8]) -> Option<&str> {
     Some(unsafe { core::str::from_utf8_unchecked(bytes) })
 }
 
-/// `N` (at most 8) bytes as the low bytes of a little-endian word.
-#[allow(clippy::inline_always)] // measured with callgrind: a call costs more than the load
-#[inline(always)]
-fn word<const N: usize>(chunk: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w[..N].copy_from_slice(chunk);
-    u64::from_le_bytes(w)
-}
-
 /// True when every byte is below 0x80: eight bytes at a time, without an early exit (strings
 /// are short and nearly always ASCII; `<[u8]>::is_ascii` tests a short string byte by byte).
 #[inline]
@@ -79,9 +64,7 @@ fn is_ascii(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(8);
     let mut high = 0u64;
     for chunk in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        high |= u64::from_le_bytes(w);
+        high |= crate::topic::word(chunk);
     }
     let tail = chunks.remainder().iter().fold(0u8, |acc, &b| acc | b);
     high & 0x8080_8080_8080_8080 == 0 && tail < 0x80
