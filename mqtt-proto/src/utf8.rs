@@ -3,10 +3,11 @@
 //! `core::str::from_utf8`, which also rejects encoded surrogates and overlong forms
 //! [MQTT-1.5.4-1].
 //!
-//! This module holds two of the crate's `unsafe` blocks (the same conversion in two checks), for a measured reason: building the
-//! `&str` of a seven-byte topic through `from_utf8` cost 98 of the 451 instructions of a whole
-//! borrowed PUBLISH decode (callgrind, `benches` `profile decode_ref`), and safe Rust has no
-//! other way from checked ASCII bytes to `&str` (`<[u8]>::as_ascii` is unstable).
+//! This module holds two of the crate's `unsafe` blocks (the same conversion in two checks),
+//! for a measured reason: building the `&str` of a seven-byte topic through `from_utf8` cost 98
+//! of the 451 instructions of a whole borrowed PUBLISH decode (callgrind, `benches` `profile
+//! decode_ref`), and safe Rust has no other way from checked ASCII bytes to `&str`
+//! (`<[u8]>::as_ascii` is unstable).
 
 use core::str::Utf8Error;
 

@@ -3,18 +3,17 @@
 //!
 //! Same rules, same errors, in the same order as the `nom` parser of record
 //! ([`super::parse_body`]); unit tests below and the `decode` fuzz target compare the two on
-//! arbitrary input. PUBLISH property blocks are read here too, the general property parser deciding every
-//! block this reader declines (an error among them).
+//! arbitrary input. PUBLISH property blocks are read by the hand-written reader of
+//! [`super::publish_properties`], the general property parser deciding every block it declines
+//! (an error among them).
 
 use bytes::{Buf, Bytes};
-
-use crate::storage::IntoOwned;
 
 use crate::bytestr::ByteStr;
 use crate::error::DecodeError;
 use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
 use crate::properties::PublishProperties;
-use crate::storage::Borrowed;
+use crate::storage::{Borrowed, IntoOwned};
 
 use super::publish::{PubResponse, Publish};
 use super::publish_properties::{general_properties, publish_properties};
