@@ -9,7 +9,9 @@
 use std::hint::black_box;
 use std::io::Cursor;
 
-use benches::{connect, mixed_stream, puback, publish, subscribe10, wire, PAYLOADS, TOPIC};
+use benches::{
+    connect, frame_len, mixed_stream, puback, publish, subscribe10, wire, PAYLOADS, TOPIC,
+};
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use mqtt::{Decodable, Encodable};
@@ -421,20 +423,6 @@ fn mixed_stream_decode(c: &mut Criterion) {
         })
     });
     g.finish();
-}
-
-/// Length of the frame at the start of `b` (fixed header + remaining length).
-fn frame_len(b: &[u8]) -> usize {
-    let (mut len, mut mult, mut i) = (0usize, 1usize, 1usize);
-    loop {
-        let byte = b[i];
-        len += usize::from(byte & 0x7F) * mult;
-        i += 1;
-        if byte & 0x80 == 0 {
-            return i + len;
-        }
-        mult *= 128;
-    }
 }
 
 criterion_group!(

@@ -119,3 +119,18 @@ pub fn start_mosquitto(
     }
     (child, port, dir)
 }
+
+/// Length of the frame at the start of `b` (fixed header + remaining length): mqttrs does not
+/// return it, so its stream benchmarks re-read it.
+pub fn frame_len(b: &[u8]) -> usize {
+    let (mut len, mut mult, mut i) = (0usize, 1usize, 1usize);
+    loop {
+        let byte = b[i];
+        len += usize::from(byte & 0x7F) * mult;
+        i += 1;
+        if byte & 0x80 == 0 {
+            return i + len;
+        }
+        mult *= 128;
+    }
+}

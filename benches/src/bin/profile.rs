@@ -141,6 +141,25 @@ fn main() {
                 black_box(&p);
             }
         }),
+        "decode_mixed_ref" => repeat(n / 1000, || {
+            let mut at = 0;
+            while let Ok(Some((p, len))) = decode_ref(&mixed[at..], v, 1 << 20) {
+                black_box(&p);
+                at += len;
+            }
+        }),
+        "mqttrs_decode_mixed" => repeat(n / 1000, || {
+            let mut at = 0;
+            while at < mixed.len() {
+                match mqttrs::decode_slice(&mixed[at..]) {
+                    Ok(Some(p)) => {
+                        at += benches::frame_len(&mixed[at..]);
+                        black_box(&p);
+                    }
+                    _ => break,
+                }
+            }
+        }),
         "rumqttc_decode_mixed" => repeat(n / 1000, || {
             buf.clear();
             buf.extend_from_slice(&mixed);

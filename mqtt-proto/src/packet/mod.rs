@@ -109,18 +109,22 @@ pub fn decode_ref(
     let Some(body) = input.get(header.header_len..total) else {
         return Ok(None);
     };
-    let packet = match header.packet_type {
-        PacketType::Publish => Packet::Publish(fast::publish(header.flags, body, version)?),
+    // Each arm builds its packet in the result itself (one local for all arms was copied
+    // into the result, a `memcpy` of the whole packet on every decode).
+    match header.packet_type {
+        PacketType::Publish => Ok(Some((
+            Packet::Publish(fast::publish(header.flags, body, version)?),
+            total,
+        ))),
         t
         @ (PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp) => {
             match fast::short_response(t, body) {
-                Some(r) => response(t, r?),
-                None => parse_body(header, body, version)?,
+                Some(r) => Ok(Some((response(t, r?), total))),
+                None => Ok(Some((parse_body(header, body, version)?, total))),
             }
         }
-        _ => parse_body(header, body, version)?,
-    };
-    Ok(Some((packet, total)))
+        _ => Ok(Some((parse_body(header, body, version)?, total))),
+    }
 }
 
 /// The packet variant for an acknowledgement of type `t` (one of the four).
