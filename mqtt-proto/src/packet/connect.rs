@@ -1,5 +1,6 @@
 //! CONNECT and CONNACK (MQTT 3.1.1 section 3.1-3.2, MQTT 5 section 3.1-3.2).
 
+use alloc::boxed::Box;
 use bytes::{BufMut, Bytes};
 
 use crate::bytestr::ByteStr;
@@ -103,7 +104,7 @@ pub(super) mod flag {
 }
 
 impl<'a> Connect<Borrowed<'a>> {
-    pub(crate) fn parse(body: &'a [u8]) -> PResult<'a, Self> {
+    pub(crate) fn parse(body: &'a [u8]) -> PResult<'a, Box<Self>> {
         let (rest, name) = wire::binary(body)?;
         if name != PROTOCOL_NAME {
             // [MQTT-3.1.2-1]
@@ -181,7 +182,7 @@ impl<'a> Connect<Borrowed<'a>> {
             password,
             properties,
         };
-        Ok((rest, connect))
+        Ok((rest, Box::new(connect)))
     }
 }
 

@@ -186,44 +186,45 @@ fn parse_body(
     body: &[u8],
     version: ProtocolVersion,
 ) -> Result<PacketRef<'_>, DecodeError> {
-    let packet = header.packet_type;
+    let t = header.packet_type;
     let v = version;
-    let result: PResult<'_, PacketRef<'_>> = match packet {
-        PacketType::Connect => Connect::parse(body).map(|(r, p)| (r, Packet::Connect(Box::new(p)))),
-        PacketType::ConnAck => {
-            ConnAck::parse(body, v).map(|(r, p)| (r, Packet::ConnAck(Box::new(p))))
-        }
-        PacketType::Publish => {
-            Publish::parse(header.flags, body, v).map(|(r, p)| (r, Packet::Publish(p)))
-        }
-        PacketType::PubAck => {
-            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubAck(p)))
-        }
-        PacketType::PubRec => {
-            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubRec(p)))
-        }
-        PacketType::PubRel => {
-            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubRel(p)))
-        }
-        PacketType::PubComp => {
-            PubResponse::parse(packet, body, v).map(|(r, p)| (r, Packet::PubComp(p)))
-        }
-        PacketType::Subscribe => Subscribe::parse(body, v).map(|(r, p)| (r, Packet::Subscribe(p))),
-        PacketType::SubAck => SubAck::parse(packet, body, v).map(|(r, p)| (r, Packet::SubAck(p))),
-        PacketType::Unsubscribe => {
-            Unsubscribe::parse(body, v).map(|(r, p)| (r, Packet::Unsubscribe(p)))
-        }
-        PacketType::UnsubAck => {
-            SubAck::parse(packet, body, v).map(|(r, p)| (r, Packet::UnsubAck(p)))
-        }
-        PacketType::PingReq => Ok((body, Packet::PingReq)),
-        PacketType::PingResp => Ok((body, Packet::PingResp)),
-        PacketType::Disconnect => {
-            Disconnect::parse(body, v).map(|(r, p)| (r, Packet::Disconnect(Box::new(p))))
-        }
-        PacketType::Auth => Auth::parse(body, v).map(|(r, p)| (r, Packet::Auth(Box::new(p)))),
-    };
-    match result {
+    // Each arm builds its packet in the result: one `PResult` shared by the arms was copied
+    // there, and a CONNECT copied again into its box (now boxed where it is parsed). Callgrind,
+    // with `decode_ref`'s arms: CONNECT decode 810 -> 675 instructions, mixed stream 278 -> 231
+    // a packet.
+    match t {
+        PacketType::Connect => Ok(Packet::Connect(whole(t, Connect::parse(body))?)),
+        PacketType::ConnAck => Ok(Packet::ConnAck(Box::new(whole(
+            t,
+            ConnAck::parse(body, v),
+        )?))),
+        PacketType::Publish => Ok(Packet::Publish(whole(
+            t,
+            Publish::parse(header.flags, body, v),
+        )?)),
+        PacketType::PubAck => Ok(Packet::PubAck(whole(t, PubResponse::parse(t, body, v))?)),
+        PacketType::PubRec => Ok(Packet::PubRec(whole(t, PubResponse::parse(t, body, v))?)),
+        PacketType::PubRel => Ok(Packet::PubRel(whole(t, PubResponse::parse(t, body, v))?)),
+        PacketType::PubComp => Ok(Packet::PubComp(whole(t, PubResponse::parse(t, body, v))?)),
+        PacketType::Subscribe => Ok(Packet::Subscribe(whole(t, Subscribe::parse(body, v))?)),
+        PacketType::SubAck => Ok(Packet::SubAck(whole(t, SubAck::parse(t, body, v))?)),
+        PacketType::Unsubscribe => Ok(Packet::Unsubscribe(whole(t, Unsubscribe::parse(body, v))?)),
+        PacketType::UnsubAck => Ok(Packet::UnsubAck(whole(t, SubAck::parse(t, body, v))?)),
+        PacketType::PingReq => whole(t, Ok((body, Packet::PingReq))),
+        PacketType::PingResp => whole(t, Ok((body, Packet::PingResp))),
+        PacketType::Disconnect => Ok(Packet::Disconnect(Box::new(whole(
+            t,
+            Disconnect::parse(body, v),
+        )?))),
+        PacketType::Auth => Ok(Packet::Auth(Box::new(whole(t, Auth::parse(body, v))?))),
+    }
+}
+
+/// What a body parser returned, once it has read the whole body of a `packet`.
+#[allow(clippy::inline_always)] // measured with callgrind (see `parse_body`)
+#[inline(always)]
+fn whole<T>(packet: PacketType, parsed: PResult<'_, T>) -> Result<T, DecodeError> {
+    match parsed {
         Ok(([], p)) => Ok(p),
         Ok((rest, _)) => Err(DecodeError::TrailingBytes {
             packet,
