@@ -29,6 +29,7 @@ fn main() {
         vec![0xA5; 64],
     );
     let puback = benches::puback();
+    let puback_bytes = wire(&puback, v);
     let mixed = benches::mixed_stream(1000);
     let rumqttc_v5 = {
         use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties};
@@ -159,6 +160,12 @@ fn main() {
                     _ => break,
                 }
             }
+        }),
+        "decode_puback_ref" => repeat(n, || {
+            black_box(decode_ref(black_box(&puback_bytes), v, 1 << 20).is_ok());
+        }),
+        "mqttrs_decode_puback" => repeat(n, || {
+            black_box(black_box(mqttrs::decode_slice(black_box(&puback_bytes))).is_ok());
         }),
         "rumqttc_decode_mixed" => repeat(n / 1000, || {
             buf.clear();
