@@ -12,11 +12,10 @@ use bytes::{Buf, Bytes};
 use crate::bytestr::ByteStr;
 use crate::error::DecodeError;
 use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
-use crate::properties::PublishProperties;
 use crate::storage::{Borrowed, IntoOwned};
 
 use super::publish::{PubResponse, Publish};
-use super::publish_properties::{general_properties, publish_properties};
+use super::publish_properties::{general_properties, owned_publish_properties, publish_properties};
 
 pub(crate) const TRUNCATED: DecodeError = DecodeError::Truncated {
     packet: PacketType::Publish,
@@ -40,23 +39,60 @@ pub(crate) fn publish(
     body: &[u8],
     version: ProtocolVersion,
 ) -> Result<Publish<Borrowed<'_>>, DecodeError> {
-    publish_as(flags, body, version, |raw| {
-        crate::utf8::text(raw)
-            .map(Some)
-            .map_err(|_| DecodeError::InvalidUtf8)
+    let view = publish_as(
+        flags,
+        body,
+        version,
+        |raw| {
+            crate::utf8::text(raw)
+                .map(Some)
+                .map_err(|_| DecodeError::InvalidUtf8)
+        },
+        |block| {
+            let (payload, props) = match publish_properties(block) {
+                Some(read) => read,
+                None => general_properties(block)?,
+            };
+            let aliased = props.topic_alias.is_some();
+            Ok((payload, props, aliased))
+        },
+    )?;
+    Ok(Publish {
+        dup: view.dup,
+        qos: view.qos,
+        retain: view.retain,
+        topic: view.topic,
+        packet_id: view.packet_id,
+        properties: view.properties,
+        payload: view.payload,
     })
 }
 
+/// A PUBLISH read by [`publish_as`]: its topic and payload views, the properties as the
+/// caller keeps them.
+struct View<'a, P> {
+    dup: bool,
+    qos: QoS,
+    retain: bool,
+    topic: &'a str,
+    packet_id: Option<u16>,
+    properties: P,
+    payload: &'a [u8],
+}
+
 /// [`publish`], with the topic's UTF-8 check (and its `&str`, `None` to leave the topic
-/// empty in the result) from `topic`, called where the parser of record checks it.
+/// empty in the result) from `topic`, called where the parser of record checks it, and a
+/// non-empty MQTT 5 property block read by `properties`: `(payload, properties, whether they
+/// hold a Topic Alias)`.
 #[allow(clippy::inline_always)] // measured with callgrind: built in the caller's result, not copied there
 #[inline(always)]
-fn publish_as<'a>(
+fn publish_as<'a, P: Default>(
     flags: u8,
     body: &'a [u8],
     version: ProtocolVersion,
     topic: impl FnOnce(&'a [u8]) -> Result<Option<&'a str>, DecodeError>,
-) -> Result<Publish<Borrowed<'a>>, DecodeError> {
+    properties: impl FnOnce(&'a [u8]) -> Result<(&'a [u8], P, bool), DecodeError>,
+) -> Result<View<'a, P>, DecodeError> {
     let dup = flags & 0b1000 != 0;
     let qos = QoS::from_u8((flags >> 1) & 0b11)?;
     let retain = flags & 1 != 0;
@@ -82,22 +118,19 @@ fn publish_as<'a>(
         }
         (Some(id), rest)
     };
-    let (payload, properties) = match version {
-        ProtocolVersion::V311 => (rest, PublishProperties::default()),
-        // An empty property block, the common case, without the general property parser.
+    let (payload, properties, aliased) = match version {
+        ProtocolVersion::V311 => (rest, P::default(), false),
+        // An empty property block, the common case, without a property reader.
         ProtocolVersion::V5 => match rest {
-            [0, payload @ ..] => (payload, PublishProperties::default()),
-            _ => match publish_properties(rest) {
-                Some(read) => read,
-                None => general_properties(rest)?,
-            },
+            [0, payload @ ..] => (payload, P::default(), false),
+            _ => properties(rest)?,
         },
     };
     // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
-    if raw_topic.is_empty() && properties.topic_alias.is_none() {
+    if raw_topic.is_empty() && !aliased {
         return Err(DecodeError::EmptyTopicName);
     }
-    Ok(Publish {
+    Ok(View {
         dup,
         qos,
         retain,
@@ -119,27 +152,39 @@ pub(crate) fn owned_publish(
 ) -> Result<Publish, DecodeError> {
     // The topic only needs checking here (its `&str` is not kept).
     let mut topic_len = 0;
-    let view = publish_as(header.flags, &frame[header.header_len..], version, |raw| {
-        topic_len = raw.len();
-        if crate::utf8::text(raw).is_ok() {
-            Ok(None)
-        } else {
-            Err(DecodeError::InvalidUtf8)
-        }
-    })?;
+    let view = publish_as(
+        header.flags,
+        &frame[header.header_len..],
+        version,
+        |raw| {
+            topic_len = raw.len();
+            if crate::utf8::text(raw).is_ok() {
+                Ok(None)
+            } else {
+                Err(DecodeError::InvalidUtf8)
+            }
+        },
+        // A non-empty block holds at least one property: boxed (an empty one is no
+        // allocation), read straight into the box.
+        |block| {
+            if let Some((payload, props)) = owned_publish_properties(block, &frame) {
+                let aliased = props.topic_alias.is_some();
+                return Ok((payload, crate::Boxed::from(Some(props)), aliased));
+            }
+            let (payload, props) = general_properties(block)?;
+            let aliased = props.topic_alias.is_some();
+            Ok((
+                payload,
+                crate::Boxed::new(props.into_owned(&frame)),
+                aliased,
+            ))
+        },
+    )?;
     let (dup, qos, retain, packet_id) = (view.dup, view.qos, view.retain, view.packet_id);
     let topic_start = header.header_len + 2;
     let topic_end = topic_start + topic_len;
     let payload_start = frame.len() - view.payload.len();
-    // A property block longer than its one length byte holds at least one property (an
-    // empty set is no allocation; this test instead of comparing every field with the empty
-    // set: callgrind, `profile decode_v5`).
-    let id_len = if packet_id.is_some() { 2 } else { 0 };
-    let properties = if payload_start > topic_end + id_len + 1 {
-        crate::Boxed::new(view.properties.into_owned(&frame))
-    } else {
-        crate::Boxed::none()
-    };
+    let properties = view.properties;
     let topic = if topic_end > topic_start {
         ByteStr::from_utf8_bytes(frame.slice(topic_start..topic_end))
     } else {

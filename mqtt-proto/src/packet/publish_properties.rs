@@ -3,10 +3,16 @@
 //! (`Publish::encode_plain`). Each does what it can with the general property code's rules
 //! and leaves everything else (every error among it) to that code; the tests compare them.
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use crate::bytestr::ByteStr;
 use crate::error::DecodeError;
 use crate::header::PacketType;
-use crate::properties::{id, PublishProperties};
-use crate::storage::{Borrowed, SeqRef};
+use crate::properties::{id, PublishProperties, UserProperty};
+use crate::storage::{Borrowed, IntoOwned, Owned, SeqRef, Storage};
 use crate::wire::{self, Frame};
 
 use super::fast::{be_u16, TRUNCATED};
@@ -36,9 +42,101 @@ pub(crate) fn general_properties(
 /// see `benches` `profile decode_v5`).
 #[inline]
 pub(crate) fn publish_properties(input: &[u8]) -> Option<(&[u8], PublishProperties<Borrowed<'_>>)> {
+    let mut props = PublishProperties::default();
+    let rest = read_into::<Borrowed<'_>>(input, (), &mut props)?;
+    Some((rest, props))
+}
+
+/// [`publish_properties`] for the owned decoder: the values are slices of `frame` (which
+/// `input` lies within), read straight into the boxed set the owned PUBLISH keeps rather than
+/// into a borrowed set converted field by field.
+#[inline]
+pub(crate) fn owned_publish_properties<'a>(
+    input: &'a [u8],
+    frame: &'a Bytes,
+) -> Option<(&'a [u8], Box<PublishProperties<Owned>>)> {
+    let mut props = Box::<PublishProperties<Owned>>::default();
+    let rest = read_into::<Owned>(input, frame, &mut props)?;
+    Some((rest, props))
+}
+
+/// How [`read_into`] keeps what it reads: as views into the block (borrowed) or as slices of
+/// the received frame (owned).
+pub(crate) trait Keep<'a>: Storage {
+    /// What owned values are cut from: nothing (borrowed) or the frame.
+    type Frame: Copy;
+    /// A string read from the block.
+    fn text(frame: Self::Frame, s: &'a str) -> Self::Str;
+    /// Binary data read from the block.
+    fn bin(frame: Self::Frame, b: &'a [u8]) -> Self::Bin;
+    /// Records Subscription Identifier `v`, read from `block`.
+    fn sub_id(frame: Self::Frame, ids: &mut Self::Seq<u32>, block: &'a [u8], v: u32);
+    /// Records a User Property read from `block`.
+    fn user_property(
+        frame: Self::Frame,
+        list: &mut Self::Seq<UserProperty<Self>>,
+        block: &'a [u8],
+        pair: (&'a str, &'a str),
+    );
+}
+
+impl<'a> Keep<'a> for Borrowed<'a> {
+    type Frame = ();
+    fn text((): (), s: &'a str) -> &'a str {
+        s
+    }
+    fn bin((): (), b: &'a [u8]) -> &'a [u8] {
+        b
+    }
+    fn sub_id((): (), ids: &mut SeqRef<'a, u32>, block: &'a [u8], _: u32) {
+        // Read again lazily from the block, as the general parser keeps them.
+        *ids = SeqRef::new(block);
+    }
+    fn user_property(
+        (): (),
+        list: &mut SeqRef<'a, UserProperty<Self>>,
+        block: &'a [u8],
+        _: (&'a str, &'a str),
+    ) {
+        *list = SeqRef::new(block);
+    }
+}
+
+impl<'a> Keep<'a> for Owned {
+    type Frame = &'a Bytes;
+    fn text(frame: &'a Bytes, s: &'a str) -> ByteStr {
+        s.into_owned(frame)
+    }
+    fn bin(frame: &'a Bytes, b: &'a [u8]) -> Bytes {
+        b.into_owned(frame)
+    }
+    fn sub_id(_: &'a Bytes, ids: &mut Vec<u32>, _: &'a [u8], v: u32) {
+        ids.push(v);
+    }
+    fn user_property(
+        frame: &'a Bytes,
+        list: &mut Vec<UserProperty>,
+        _: &'a [u8],
+        (key, value): (&'a str, &'a str),
+    ) {
+        list.push(UserProperty {
+            key: Self::text(frame, key),
+            value: Self::text(frame, value),
+        });
+    }
+}
+
+/// The reader of [`publish_properties`] and [`owned_publish_properties`]: fills `props` (an
+/// empty set) from the block at the front of `input`, returns what follows the block.
+#[allow(clippy::inline_always)] // measured with callgrind (see `publish_properties`)
+#[inline(always)]
+fn read_into<'a, S: Keep<'a>>(
+    input: &'a [u8],
+    frame: S::Frame,
+    props: &mut PublishProperties<S>,
+) -> Option<&'a [u8]> {
     let (len, n) = crate::varint::parse_streaming(input).ok()??;
     let (block, rest) = input.get(n..)?.split_at_checked(len as usize)?;
-    let mut props = PublishProperties::default();
     let mut cur = block;
     while let Some((&pid, tail)) = cur.split_first() {
         cur = match pid {
@@ -58,13 +156,14 @@ pub(crate) fn publish_properties(input: &[u8]) -> Option<(&[u8], PublishProperti
                 props.message_expiry_interval = Some(u32::from_be_bytes(*v));
                 tail
             }
-            id::CONTENT_TYPE => once_string(&mut props.content_type, tail)?,
-            id::RESPONSE_TOPIC => once_string(&mut props.response_topic, tail)?,
+            id::CONTENT_TYPE => once_string::<S>(frame, &mut props.content_type, tail)?,
+            id::RESPONSE_TOPIC => once_string::<S>(frame, &mut props.response_topic, tail)?,
             id::CORRELATION_DATA => {
                 let (tail, data) = wire::prefixed(tail)?;
-                if props.correlation_data.replace(data).is_some() {
+                if props.correlation_data.is_some() {
                     return None;
                 }
+                props.correlation_data = Some(S::bin(frame, data));
                 tail
             }
             id::TOPIC_ALIAS => {
@@ -79,32 +178,36 @@ pub(crate) fn publish_properties(input: &[u8]) -> Option<(&[u8], PublishProperti
                 if v == 0 {
                     return None;
                 }
-                // Read again lazily from the block, as the general parser keeps them.
-                props.subscription_identifiers = SeqRef::new(block);
+                S::sub_id(frame, &mut props.subscription_identifiers, block, v);
                 tail.get(n..)?
             }
             id::USER_PROPERTY => {
                 let (tail, key) = wire::prefixed(tail)?;
                 let (tail, value) = wire::prefixed(tail)?;
-                wire::check_utf8(key).ok()?;
-                wire::check_utf8(value).ok()?;
-                props.user_properties = SeqRef::new(block);
+                let pair = (wire::check_utf8(key).ok()?, wire::check_utf8(value).ok()?);
+                S::user_property(frame, &mut props.user_properties, block, pair);
                 tail
             }
             _ => return None,
         };
     }
-    Some((rest, props))
+    Some(rest)
 }
 
 /// A string property that may appear once: stores it in `slot`, returns what follows it.
 #[allow(clippy::inline_always)] // measured with callgrind (see `publish_properties`)
 #[inline(always)]
-fn once_string<'a>(slot: &mut Option<&'a str>, input: &'a [u8]) -> Option<&'a [u8]> {
+fn once_string<'a, S: Keep<'a>>(
+    frame: S::Frame,
+    slot: &mut Option<S::Str>,
+    input: &'a [u8],
+) -> Option<&'a [u8]> {
     let (rest, raw) = wire::prefixed(input)?;
-    if slot.replace(wire::check_utf8(raw).ok()?).is_some() {
+    let s = wire::check_utf8(raw).ok()?;
+    if slot.is_some() {
         return None;
     }
+    *slot = Some(S::text(frame, s));
     Some(rest)
 }
 
@@ -282,7 +385,34 @@ pub(crate) mod tests {
             let read = publish_properties(block);
             assert!(read.is_some(), "{block:02x?}");
             assert_eq!(read, general_properties(block).ok(), "{block:02x?}");
+            let frame = Bytes::copy_from_slice(block);
+            let owned = owned_publish_properties(&frame, &frame);
+            assert!(owned.is_some(), "{block:02x?}");
+            assert_eq!(owned, owned_by_general_parser(&frame), "{block:02x?}");
         }
+    }
+
+    /// What the owned decoder kept before its own reader: the general parser's set, converted.
+    fn owned_by_general_parser(frame: &Bytes) -> Option<(&[u8], Box<PublishProperties>)> {
+        let (rest, props) = general_properties(frame).ok()?;
+        Some((rest, Box::new(props.into_owned(frame))))
+    }
+
+    /// The owned reader's values are slices of the frame (no copies), in the block's order.
+    #[test]
+    fn owned_reader_shares_the_frame() {
+        let frame = Bytes::from_static(
+            b"\x14\x03\x00\x01t\x0b\x05\x26\x00\x01k\x00\x01v\x0b\x07\x09\x00\x02\x01\x02rest",
+        );
+        let (rest, props) = owned_publish_properties(&frame, &frame).expect("read");
+        assert_eq!(rest, b"rest");
+        assert_eq!(props.subscription_identifiers, [5, 7]);
+        let inside = |b: &[u8]| frame.as_ptr_range().contains(&b.as_ptr());
+        let content_type = props.content_type.as_ref().expect("content type");
+        let data = props.correlation_data.as_ref().expect("correlation data");
+        assert!(inside(content_type.as_bytes()) && inside(data));
+        assert_eq!(&props.user_properties[0].key, "k");
+        assert!(inside(props.user_properties[0].value.as_bytes()));
     }
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
@@ -300,6 +430,23 @@ pub(crate) mod tests {
             match publish_properties(&input) {
                 Some(read) => prop_assert_eq!(Ok(read), general, "{:02x?}", input),
                 None => prop_assert!(general.is_err(), "declined a valid block {:02x?}", input),
+            }
+        }
+
+        /// The owned reader keeps exactly what the general parser reads, converted, and
+        /// declines only blocks the general parser refuses.
+        #[test]
+        fn owned_reader_agrees_with_the_general_parser(
+            block in property_block(),
+            after in vec(any::<u8>(), 0..3),
+        ) {
+            let mut input = block;
+            input.extend_from_slice(&after);
+            let frame = Bytes::from(input);
+            let general = owned_by_general_parser(&frame);
+            match owned_publish_properties(&frame, &frame) {
+                Some(read) => prop_assert_eq!(Some(read), general, "{:02x?}", frame),
+                None => prop_assert!(general.is_none(), "declined a valid block {:02x?}", frame),
             }
         }
     }
