@@ -70,7 +70,12 @@ fn main() {
     let connect = wire(&connect_packet, v);
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut out: Vec<u8> = Vec::with_capacity(4096);
-    let mut client = benches::engine_loops::connected_client(v);
+    // `engine_v5` / `engine_qos2_v5`: the engine ops with an MQTT 5 client.
+    let (what, engine_version) = match what.strip_suffix("_v5") {
+        Some(op) if op.starts_with("engine") => (op.to_owned(), ProtocolVersion::V5),
+        _ => (what, v),
+    };
+    let mut client = benches::engine_loops::connected_client(engine_version);
     let payload = bytes::Bytes::from(vec![0xA5u8; 64]);
     let now = mqtt_engine::Instant::from_millis(1);
     println!(
@@ -211,7 +216,7 @@ fn main() {
             // The ids cycle as the criterion bench's do: every flow completes before its id
             // comes back.
             let flows: Vec<_> = (1..=64u16)
-                .map(|id| benches::engine_loops::incoming_qos2(v, id, &payload))
+                .map(|id| benches::engine_loops::incoming_qos2(engine_version, id, &payload))
                 .collect();
             let mut i = 0;
             repeat(n, || {
