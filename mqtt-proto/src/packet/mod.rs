@@ -221,8 +221,7 @@ fn parse_body(
 }
 
 /// What a body parser returned, once it has read the whole body of a `packet`.
-#[allow(clippy::inline_always)] // measured with callgrind (see `parse_body`)
-#[inline(always)]
+#[inline]
 fn whole<T>(packet: PacketType, parsed: PResult<'_, T>) -> Result<T, DecodeError> {
     match parsed {
         Ok(([], p)) => Ok(p),
