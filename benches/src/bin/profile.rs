@@ -105,6 +105,9 @@ fn main() {
             buf.clear();
             black_box(packet_v5.encode(ProtocolVersion::V5, &mut buf).ok());
         }),
+        "decode_ref_v5" => repeat(n, || {
+            black_box(decode_ref(black_box(&bytes_v5), ProtocolVersion::V5, 1 << 20).is_ok());
+        }),
         "decode_v5" => repeat(n, || {
             buf.clear();
             buf.extend_from_slice(&bytes_v5);
