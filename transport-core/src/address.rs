@@ -105,9 +105,27 @@ impl core::fmt::Display for BrokerAddress {
     }
 }
 
+/// Refuses a TCP connection that is connected to itself. Connecting to a loopback port in the
+/// system's ephemeral range where nothing listens can pick that very port as the connection's
+/// own source port, and TCP's simultaneous open then "succeeds" (Linux): no broker is there,
+/// and what the client sends would come back as the broker's answer. Called with the new
+/// connection's local and peer addresses; the error reads as a refused connection.
+pub fn refuse_self_connection(
+    local: std::io::Result<std::net::SocketAddr>,
+    peer: std::io::Result<std::net::SocketAddr>,
+) -> std::io::Result<()> {
+    match (local, peer) {
+        (Ok(local), Ok(peer)) if local == peer => Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            format!("{peer}: the connection reached itself (nothing listens there)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::BrokerAddress;
+    use super::{refuse_self_connection, BrokerAddress};
 
     fn parse(s: &str) -> (String, u16, bool) {
         let a = BrokerAddress::parse(s).expect(s);
@@ -172,5 +190,33 @@ mod tests {
         ] {
             assert!(BrokerAddress::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A socket bound to the port it then connects to (no listener there) is connected to
+    /// itself, as an ephemeral source port can make it by chance: refused. A connection to a
+    /// listener is not.
+    #[test]
+    fn a_connection_to_itself_is_refused() {
+        use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket.set_reuse_address(true).expect("reuse");
+        socket.bind(&addr.into()).expect("bind");
+        socket
+            .connect(&addr.into())
+            .expect("simultaneous open with itself");
+        let looped = TcpStream::from(socket);
+        let refused =
+            refuse_self_connection(looped.local_addr(), looped.peer_addr()).expect_err("refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("listen");
+        let normal = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        assert!(refuse_self_connection(normal.local_addr(), normal.peer_addr()).is_ok());
     }
 }

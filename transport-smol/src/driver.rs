@@ -398,6 +398,7 @@ async fn open_raw(shared: &Shared, address: &BrokerAddress) -> Result<BoxStream,
         return Ok(connector(address.clone()).await?);
     }
     let tcp = smol::net::TcpStream::connect((address.host.as_str(), address.port)).await?;
+    transport_core::refuse_self_connection(tcp.local_addr(), tcp.peer_addr())?;
     tcp.set_nodelay(true)?;
     let tcp = crate::tcp::TcpLink::new(tcp);
     let Some(config) = &shared.config.tls else {

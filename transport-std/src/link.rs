@@ -68,7 +68,10 @@ impl Link {
         );
         let mut sock = None;
         for sa in (addr.host.as_str(), addr.port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&sa, timeout) {
+            let connected = TcpStream::connect_timeout(&sa, timeout).and_then(|s| {
+                transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).map(|()| s)
+            });
+            match connected {
                 Ok(s) => {
                     sock = Some(s);
                     break;
