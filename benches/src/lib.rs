@@ -112,7 +112,11 @@ pub fn start_mosquitto(
         .spawn()
         .expect("mosquitto");
     for _ in 0..250 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // A probe may connect to itself while nothing listens yet: not the broker.
+        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
+            transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
+        });
+        if listening {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));

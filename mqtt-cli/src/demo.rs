@@ -75,7 +75,10 @@ fn local_broker(builtin: bool) -> Result<(String, LocalBroker), Failure> {
             dir: Some(dir),
         };
         for _ in 0..250 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // A probe may connect to itself while nothing listens yet: not the broker.
+            let listening = std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok());
+            if listening {
                 println!(
                     "broker: the system mosquitto ({}) on 127.0.0.1:{port}",
                     mosquitto.display()

@@ -359,7 +359,9 @@ fn bench_both_reports_rates_and_latency_as_json() {
         ])
         .output()
         .expect("run bench");
-    // The broker's log too: once in many CI runs a connection here was reset by the peer.
+    // The broker's log too: once in many CI runs a connection here was reset by the peer, with
+    // mosquitto's log still empty: most likely the port had gone to another process (the `mqtt
+    // demo` test's broker binds port 0 too); `Broker::start` now waits for its own mosquitto.
     assert!(
         out.status.success(),
         "{}\nbroker log:\n{}",

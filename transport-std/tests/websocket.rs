@@ -221,10 +221,7 @@ impl HttpServer {
             .spawn()
             .ok()?;
         let server = Self(child, port);
-        wait_until(T, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })
-        .then_some(server)
+        wait_until(T, || broker::listening(port)).then_some(server)
     }
 }
 

@@ -60,6 +60,15 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// True when something other than the probe itself accepts a connection on `port`: a probe of
+/// a port nobody listens on yet can connect to itself (`transport_core::refuse_self_connection`),
+/// which once let a test start before its broker.
+pub fn listening(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
+        transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
+    })
+}
+
 fn mosquitto_binary() -> PathBuf {
     for candidate in [
         "/usr/sbin/mosquitto",
@@ -110,9 +119,7 @@ pub struct Broker {
 impl Broker {
     pub fn start(config: BrokerConfig) -> Self {
         let dir = TempDir::new("broker");
-        let port = free_port();
         let mut conf = String::new();
-        let _ = writeln!(conf, "listener {port} 127.0.0.1");
         let _ = writeln!(conf, "user root");
         let _ = writeln!(
             conf,
@@ -160,18 +167,39 @@ impl Broker {
             let _ = writeln!(conf, "{line}");
         }
         let conf_path = dir.path("mosquitto.conf");
-        std::fs::write(&conf_path, conf).expect("write config");
         let mut broker = Self {
             child: None,
-            port,
+            port: 0,
             dir,
             conf: conf_path,
         };
-        broker.launch();
-        broker
+        // A port from `free_port` is free when it is handed out, not necessarily when mosquitto
+        // binds it: another process binding port 0 meanwhile may get it (most likely what once
+        // made a test talk to a concurrent `mqtt demo`'s broker). mosquitto then exits
+        // ("Address already in use"): try another port.
+        let mut failures = String::new();
+        for _ in 0..5 {
+            broker.port = free_port();
+            let listener = format!("listener {} 127.0.0.1\n", broker.port);
+            std::fs::write(&broker.conf, listener + &conf).expect("write config");
+            match broker.try_launch() {
+                Ok(()) => return broker,
+                Err(e) => failures.push_str(&e),
+            }
+        }
+        panic!("mosquitto did not start:\n{failures}");
     }
 
     fn launch(&mut self) {
+        if let Err(e) = self.try_launch() {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts mosquitto and waits until it listens: its log says it runs (counted, the log
+    /// outlives restarts) and a connection reaches it. `Err` with the log when it exits first.
+    fn try_launch(&mut self) -> Result<(), String> {
+        let runs_before = self.log().matches(" running").count();
         let child = Command::new(mosquitto_binary())
             .arg("-c")
             .arg(&self.conf)
@@ -181,9 +209,13 @@ impl Broker {
             .expect("start mosquitto");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while self.log().matches(" running").count() <= runs_before || !listening(self.port) {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("mosquitto exited with {status}; log:\n{}", self.log());
+                self.child = None;
+                return Err(format!(
+                    "mosquitto exited with {status}; log:\n{}",
+                    self.log()
+                ));
             }
             assert!(
                 Instant::now() < deadline,
@@ -193,6 +225,7 @@ impl Broker {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        Ok(())
     }
 
     pub fn log(&self) -> String {

@@ -3,7 +3,6 @@
 //! temporary directory; `./scripts/test.sh` installs the binary (`cargo install rumqttd`).
 
 use std::fmt::Write as _;
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,10 +91,7 @@ impl Rumqttd {
             dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while [ws_port, tcp_port]
-            .iter()
-            .any(|p| TcpStream::connect(("127.0.0.1", *p)).is_err())
-        {
+        while [ws_port, tcp_port].iter().any(|p| !super::listening(*p)) {
             if let Ok(Some(status)) = broker.child.try_wait() {
                 panic!("rumqttd exited with {status}; log:\n{}", broker.log());
             }
