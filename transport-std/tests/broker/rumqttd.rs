@@ -46,8 +46,21 @@ fn connections(out: &mut String, section: &str) {
 
 impl Rumqttd {
     pub fn start(tls: Option<TlsFiles>) -> Self {
+        // As with mosquitto (`Broker::start`), another process may bind a port between
+        // `free_port` and rumqttd; rumqttd then logs the error and keeps running, and a probe
+        // would reach the other process: start it again on other ports.
+        for _ in 0..5 {
+            let (ws_port, tcp_port) = (free_port(), free_port());
+            let broker = Self::launch(tls.as_ref(), ws_port, tcp_port);
+            if !broker.log().contains("AddrInUse") {
+                return broker;
+            }
+        }
+        panic!("rumqttd could not bind its ports five times");
+    }
+
+    fn launch(tls: Option<&TlsFiles>, ws_port: u16, tcp_port: u16) -> Self {
         let dir = TempDir::new("rumqttd");
-        let (ws_port, tcp_port) = (free_port(), free_port());
         let mut conf = String::new();
         let _ = writeln!(conf, "id = 0");
         let _ = writeln!(conf, "[router]");
@@ -65,7 +78,7 @@ impl Rumqttd {
         let _ = writeln!(conf, "name = \"ws-1\"");
         let _ = writeln!(conf, "listen = \"127.0.0.1:{ws_port}\"");
         let _ = writeln!(conf, "next_connection_delay_ms = 1");
-        if let Some(tls) = &tls {
+        if let Some(tls) = tls {
             let _ = writeln!(conf, "[ws.1.tls]");
             let _ = writeln!(conf, "certpath = {:?}", tls.cert.display().to_string());
             let _ = writeln!(conf, "keypath = {:?}", tls.key.display().to_string());
