@@ -54,39 +54,22 @@ fn free_port() -> Result<u16, Failure> {
 /// Starts a local broker: the system mosquitto when installed, else the built-in one.
 fn local_broker(builtin: bool) -> Result<(String, LocalBroker), Failure> {
     if let Some(mosquitto) = find_mosquitto().filter(|_| !builtin) {
-        let port = free_port()?;
         let dir = std::env::temp_dir().join(format!("mqtt-demo-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| Failure::other(e.to_string()))?;
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n"),
-        )
-        .map_err(|e| Failure::other(e.to_string()))?;
-        let child = Command::new(&mosquitto)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Failure::other(format!("starting {}: {e}", mosquitto.display())))?;
-        let broker = LocalBroker {
-            child: Some(child),
-            dir: Some(dir),
-        };
-        for _ in 0..250 {
-            // A probe may connect to itself while nothing listens yet: not the broker.
-            let listening = std::net::TcpStream::connect(("127.0.0.1", port))
-                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok());
-            if listening {
+        // The port is free when `free_port` looks, not necessarily when mosquitto binds it
+        // (another process may take it meanwhile): mosquitto then exits, and another port is
+        // tried. Its log says when it runs, so the demo never talks to another process.
+        for _ in 0..3 {
+            let port = free_port()?;
+            if let Some(broker) = start_mosquitto(&mosquitto, &dir, port)? {
                 println!(
                     "broker: the system mosquitto ({}) on 127.0.0.1:{port}",
                     mosquitto.display()
                 );
                 return Ok((format!("mqtt://127.0.0.1:{port}"), broker));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = std::fs::remove_dir_all(&dir);
         return Err(Failure::other("mosquitto did not start"));
     }
     let demo = DemoBroker::start()
@@ -103,6 +86,55 @@ fn local_broker(builtin: bool) -> Result<(String, LocalBroker), Failure> {
             dir: None,
         },
     ))
+}
+
+/// mosquitto on `port`, once its log (in `dir`) says it runs and a connection reaches it;
+/// `None` when it exits first (the port was taken).
+fn start_mosquitto(
+    mosquitto: &std::path::Path,
+    dir: &std::path::Path,
+    port: u16,
+) -> Result<Option<LocalBroker>, Failure> {
+    let conf = dir.join("mosquitto.conf");
+    let log = dir.join("mosquitto.log");
+    let _ = std::fs::remove_file(&log);
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nuser root\nlog_dest file {}\n",
+            log.display()
+        ),
+    )
+    .map_err(|e| Failure::other(e.to_string()))?;
+    let child = Command::new(mosquitto)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Failure::other(format!("starting {}: {e}", mosquitto.display())))?;
+    let mut broker = LocalBroker {
+        child: Some(child),
+        dir: None,
+    };
+    for _ in 0..250 {
+        let runs = std::fs::read_to_string(&log).is_ok_and(|l| l.contains(" running"));
+        // A probe may connect to itself while nothing listens yet: not the broker.
+        let reached = || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+        };
+        if runs && reached() {
+            broker.dir = Some(dir.to_path_buf());
+            return Ok(Some(broker));
+        }
+        if let Some(Ok(Some(_))) = broker.child.as_mut().map(Child::try_wait) {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    broker.dir = Some(dir.to_path_buf());
+    Err(Failure::other("mosquitto did not start"))
 }
 
 fn step(n: u32, text: &str) {
