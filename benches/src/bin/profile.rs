@@ -89,6 +89,14 @@ fn main() {
             buf.clear();
             black_box(packet.encode(v, &mut buf).ok());
         }),
+        "encode_0" | "encode_8" => {
+            let size = if what == "encode_0" { 0 } else { 8 };
+            let small = publish(size, QoS::AtLeastOnce, false);
+            repeat(n, || {
+                buf.clear();
+                black_box(small.encode(v, &mut buf).ok());
+            });
+        }
         "encode_puback" => repeat(n, || {
             buf.clear();
             black_box(puback.encode(v, &mut buf).ok());
