@@ -229,12 +229,16 @@ fn event_stream_and_manual_acks() {
         .build()
         .expect("build");
     let events = c.events(64);
-    c.subscribe_many(vec![transport_std::Subscription::new(
-        "ev/#",
-        QoS::AtLeastOnce,
-    )])
-    .expect("subscribe");
+    let subscribed = c
+        .subscribe_many(vec![transport_std::Subscription::new(
+            "ev/#",
+            QoS::AtLeastOnce,
+        )])
+        .expect("subscribe");
     c.connect().expect("connect");
+    // The SUBSCRIBE goes out after CONNACK: publishing before its SUBACK could reach the
+    // broker first (once in CI, the message then went to nobody).
+    subscribed.wait(T).expect("suback");
     let publisher = client(&broker, "ev-pub", ProtocolVersion::V5);
     publisher.connect().expect("connect");
     publisher
