@@ -28,8 +28,9 @@ impl Publish {
         }
         let (first, id, topic) = self.plain_head(false)?;
         let id_len = if id.is_some() { 2 } else { 0 };
-        let props_len = usize::from(version == ProtocolVersion::V5); // property length 0
-                                                                     // Packet identifier and (MQTT 5) the empty property length, in one word.
+        // The (MQTT 5) empty property block: its length byte, 0.
+        let props_len = usize::from(version == ProtocolVersion::V5);
+        // Packet identifier and (MQTT 5) the empty property length, in one word.
         let mid = u32::from(id.unwrap_or(0).swap_bytes());
         self.put_frame(
             (first, topic, max_size),
