@@ -121,8 +121,9 @@ fn start_mosquitto(
         let runs = std::fs::read_to_string(&log).is_ok_and(|l| l.contains(" running"));
         // A probe may connect to itself while nothing listens yet: not the broker.
         let reached = || {
-            std::net::TcpStream::connect(("127.0.0.1", port))
-                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
+                transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
+            })
         };
         if runs && reached() {
             broker.dir = Some(dir.to_path_buf());
