@@ -90,7 +90,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
 /// handlers and the event channel. Called without the lock.
 pub(crate) fn dispatch(shared: &Shared, out: Dispatch) {
     match &out.written {
-        Some((outbox, true)) => outbox.wake_writer(),
+        Some((outbox, true)) => outbox.write_or_hand_off(),
         Some((outbox, false)) => outbox.write_pending(),
         None => {}
     }

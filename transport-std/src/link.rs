@@ -224,6 +224,34 @@ impl Link {
         }
     }
 
+    /// True when [`Self::try_write`] can write without blocking: plain TCP on Linux/Android
+    /// (a TLS or WebSocket link frames its bytes first, and a frame once started must be
+    /// finished; those links hand their bytes to the writer thread instead).
+    pub(crate) fn writes_without_blocking(&self) -> bool {
+        cfg!(any(target_os = "linux", target_os = "android")) && matches!(self, Self::Plain(..))
+    }
+
+    /// Writes as much of `data` as the socket takes at once, without blocking: the count,
+    /// 0 when the socket's buffer is full (or the link cannot write without blocking, see
+    /// [`Self::writes_without_blocking`]).
+    pub(crate) fn try_write(&self, data: &[u8]) -> io::Result<usize> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Self::Plain(s, _) = self {
+            // MSG_NOSIGNAL: a closed peer is an error here, never SIGPIPE (as std's writes).
+            let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+            loop {
+                return match socket2::SockRef::from(s).send_with_flags(data, flags) {
+                    Ok(n) => Ok(n),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(0),
+                    Err(e) => Err(e),
+                };
+            }
+        }
+        let _ = data;
+        Ok(0)
+    }
+
     /// Closes both directions, which also wakes a blocked reader.
     pub(crate) fn shutdown(&self) {
         if let Self::Ws(ws) = self {
