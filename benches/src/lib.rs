@@ -85,43 +85,63 @@ pub fn start_mosquitto(
     tag: &str,
     extra: &[&str],
 ) -> (std::process::Child, u16, std::path::PathBuf) {
-    use std::time::Duration;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
     let dir = std::env::temp_dir().join(format!("mqtt-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("mosquitto.conf");
-    let mut text = format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n");
-    for line in extra {
-        text.push_str(line);
-        text.push('\n');
-    }
-    std::fs::write(&conf, text).expect("conf");
     let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
         .expect("the benchmark needs mosquitto (apt-get install mosquitto, or ./scripts/test.sh)");
-    let child = std::process::Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("mosquitto");
+    // The free port is released before mosquitto binds it: another process may take it
+    // meanwhile, and mosquitto then exits. Another port, then.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let conf = dir.join("mosquitto.conf");
+        let mut text = format!("listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n");
+        for line in extra {
+            text.push_str(line);
+            text.push('\n');
+        }
+        std::fs::write(&conf, text).expect("conf");
+        let mut child = std::process::Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto");
+        if wait_listening(&mut child, port) {
+            return (child, port, dir);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("mosquitto did not start (5 ports tried)");
+}
+
+/// Waits (up to 5 s) until `port` takes connections while `child` runs: false when it exits
+/// first or never listens.
+fn wait_listening(child: &mut std::process::Child, port: u16) -> bool {
     for _ in 0..250 {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
         // A probe may connect to itself while nothing listens yet: not the broker.
         let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
             transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
         });
         if listening {
-            break;
+            // Something listens; a mosquitto that could not bind (the port taken by another
+            // process) exits within milliseconds: still running a little later, it is ours.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return matches!(child.try_wait(), Ok(None));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    (child, port, dir)
+    false
 }
 
 /// Length of the frame at the start of `b` (fixed header + remaining length): mqttrs does not

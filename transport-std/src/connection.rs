@@ -138,7 +138,9 @@ impl Outbox {
         if self.link.writes_without_blocking() {
             let now = std::time::Instant::now();
             let mut st = lock(&self.state);
-            let busy = st.driver_wrote.is_some_and(|t| now.duration_since(t) < BUSY);
+            let busy = st
+                .driver_wrote
+                .is_some_and(|t| now.duration_since(t) < BUSY);
             if !busy {
                 st.driver_wrote = Some(now);
                 drop(st);
