@@ -128,13 +128,14 @@ impl Outbox {
         self.write_queued(true);
     }
 
-    /// Writes what is queued from the driver thread, which must not block in a write (a
-    /// reader blocked in a write while the broker is blocked writing to us would deadlock):
-    /// what the socket takes at once is written here, without waking another thread (the
-    /// writer thread's wake-up costs two system calls and two context switches); the rest
-    /// goes to the writer thread. A [`BUSY`] connection, and links that cannot write without
-    /// blocking (TLS, WebSocket), hand everything to the writer thread.
-    pub(crate) fn write_or_hand_off(&self) {
+    /// For bytes the driver thread queued, which it must not block writing (a reader blocked
+    /// in a write while the broker is blocked writing to us would deadlock): true when the
+    /// driver should write them itself with [`Self::write_without_blocking`] — an idle
+    /// connection on a link that can (the writer thread's wake-up costs two system calls and
+    /// two context switches); otherwise wakes the writer thread for them and returns false. A
+    /// [`BUSY`] connection, and links that cannot write without blocking (TLS, WebSocket), use
+    /// the writer thread.
+    pub(crate) fn hand_off_unless_idle(&self) -> bool {
         if self.link.writes_without_blocking() {
             let now = std::time::Instant::now();
             let mut st = lock(&self.state);
@@ -143,12 +144,17 @@ impl Outbox {
                 .is_some_and(|t| now.duration_since(t) < BUSY);
             if !busy {
                 st.driver_wrote = Some(now);
-                drop(st);
-                self.write_queued(false);
-                return;
+                return true;
             }
         }
         self.wake_writer();
+        false
+    }
+
+    /// Writes what the socket takes at once of what is queued, and leaves the rest to the
+    /// writer thread (for the driver thread: see [`Self::hand_off_unless_idle`]).
+    pub(crate) fn write_without_blocking(&self) {
+        self.write_queued(false);
     }
 
     /// The active writer's loop: everything queued, in one write each time, until the queue
@@ -342,11 +348,15 @@ mod tests {
         let rest = rest.to_vec();
         let first = first.to_vec();
         let queue = std::thread::spawn(move || {
-            outbox.push(&first);
-            outbox.write_or_hand_off();
+            let driver_write = |bytes: &[u8]| {
+                outbox.push(bytes);
+                if outbox.hand_off_unless_idle() {
+                    outbox.write_without_blocking();
+                }
+            };
+            driver_write(&first);
             for piece in rest.chunks(10) {
-                outbox.push(piece);
-                outbox.write_or_hand_off();
+                driver_write(piece);
             }
             let _ = done_tx.send(());
         });

@@ -86,14 +86,17 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     }
 }
 
-/// Writes what `drain` queued (or has the writer thread write it), then hands events to the
+/// Writes what `drain` queued (or has the writer thread write it) and hands events to the
 /// handlers and the event channel. Called without the lock.
 pub(crate) fn dispatch(shared: &Shared, out: Dispatch) {
-    match &out.written {
-        Some((outbox, true)) => outbox.write_or_hand_off(),
-        Some((outbox, false)) => outbox.write_pending(),
-        None => {}
-    }
+    let write_after = match out.written {
+        Some((outbox, true)) => outbox.hand_off_unless_idle().then_some(outbox),
+        Some((outbox, false)) => {
+            outbox.write_pending();
+            None
+        }
+        None => None,
+    };
     for event in out.events {
         if let Event::Message(delivery) = &event {
             let message = Message::from(delivery.clone());
@@ -105,6 +108,12 @@ pub(crate) fn dispatch(shared: &Shared, out: Dispatch) {
         if let Some(tx) = &out.events_tx {
             let _ = tx.send(event);
         }
+    }
+    // The driver's own write comes after the handlers: a message reaches its handler first
+    // (writing its acknowledgement before added ~10 µs to the delivery latency at 2,000
+    // messages a second, `mqtt bench both --rate 2000`).
+    if let Some(outbox) = write_after {
+        outbox.write_without_blocking();
     }
 }
 
