@@ -120,13 +120,13 @@ fn publish_as<'a, P: Default>(
         }
         (Some(id), rest)
     };
-    let mut props = P::default();
+    let mut props = None;
     let (payload, aliased) = match version {
         ProtocolVersion::V311 => (rest, false),
         // An empty property block, the common case, without a property reader.
         ProtocolVersion::V5 => match rest {
             [0, payload @ ..] => (payload, false),
-            _ => properties(rest, &mut props)?,
+            _ => properties(rest, props.insert(P::default()))?,
         },
     };
     // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
@@ -139,7 +139,7 @@ fn publish_as<'a, P: Default>(
         retain,
         topic,
         packet_id,
-        properties: props,
+        properties: props.unwrap_or_default(),
         payload,
     })
 }
