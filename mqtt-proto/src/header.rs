@@ -48,12 +48,16 @@ impl PacketType {
     }
 
     /// The flags nibble this type requires; PUBLISH has variable flags and returns `None`.
+    #[inline]
     pub(crate) fn required_flags(self) -> Option<u8> {
-        match self {
-            Self::Publish => None,
-            Self::PubRel | Self::Subscribe | Self::Unsubscribe => Some(0b0010),
-            _ => Some(0),
-        }
+        // One bit per type that requires 0b0010, the others 0: a shift and a mask, where a
+        // `match` became a jump table that a stream of changing types mispredicted (perf: 15 %
+        // of a borrowed mixed-stream decode's samples on its indirect jump).
+        const TWO: u16 = (1 << PacketType::PubRel as u8)
+            | (1 << PacketType::Subscribe as u8)
+            | (1 << PacketType::Unsubscribe as u8);
+        let required = (((TWO >> (self as u8)) & 1) as u8) << 1;
+        (self != Self::Publish).then_some(required)
     }
 }
 
