@@ -229,8 +229,8 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
         builder = builder.tls(config);
     }
     let client = builder.build().map_err(|e| failure(&e, &target))?;
+    crate::logger::install(conn.debug);
     if conn.debug {
-        crate::logger::install();
         let events = client.events(1024);
         std::thread::spawn(move || {
             for event in events {

@@ -474,3 +474,61 @@ fn max_packet_size_default_takes_large_messages_and_a_smaller_one_skips_them() {
     assert!(got.status.success());
     assert_eq!(String::from_utf8_lossy(&got.stdout), "small\n");
 }
+
+/// Without `-d`, a message skipped for `--max-packet-size` is still reported on stderr (a
+/// user would otherwise never know it was dropped), and nothing else of the library's log is.
+#[test]
+fn a_message_over_the_max_packet_size_is_reported_without_debug() {
+    let b = Broker::start(BrokerConfig::default());
+    // Retained: delivered on subscribing, so no readiness signal from the subscriber is needed.
+    let out = publish(
+        &b,
+        &["-t", "large/c", "-q", "1", "-r", "-m", &"x".repeat(5_000)],
+    );
+    assert!(out.status.success());
+    let p = port(&b);
+    let mut sub = mqtt()
+        .args([
+            "sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &p,
+            "-V",
+            "311",
+            "-t",
+            "large/c",
+            "-q",
+            "1",
+            "-C",
+            "1",
+            "--max-packet-size",
+            "1000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sub");
+    let stderr = sub.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let warning = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("a line on stderr");
+    // The whole packet: 1 + 2 (remaining length) + 2 + 7 (topic) + 2 (id) + 5,000 bytes.
+    assert!(
+        warning.contains("5014 bytes") && warning.contains("over the maximum packet size"),
+        "{warning}"
+    );
+    let out = publish(&b, &["-t", "large/c", "-q", "1", "-m", "small"]);
+    assert!(out.status.success());
+    let got = finish(sub);
+    assert!(got.status.success());
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "small\n");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(rest.is_empty(), "nothing else on stderr: {rest:?}");
+}

@@ -45,7 +45,7 @@ pub use error::Error;
 pub use message::{IntoPayload, Message};
 pub use requests::{Completion, Requests};
 pub use settings::{Endpoint, Engine, Resolved, Settings};
-pub use status::{describe, wakes_waiters, Status};
+pub use status::{describe, wakes_waiters, Status, DROPPED_LOG_TARGET};
 pub use store::SessionStore;
 pub use tls::TlsConfig;
 

@@ -11,6 +11,11 @@ use crate::address::BrokerAddress;
 use crate::error::Error;
 use crate::requests::Requests;
 
+/// The `log` target of the warning for each message the client drops (a message over the
+/// maximum packet size, acknowledged and skipped): an application can show these without the
+/// rest of the client's log (`mqtt sub` prints them on stderr).
+pub const DROPPED_LOG_TARGET: &str = "transport_core::dropped";
+
 /// Connection bookkeeping shared by the drivers.
 #[derive(Debug, Default)]
 pub struct Status {
@@ -118,6 +123,7 @@ impl Status {
                 topic, size, qos, ..
             } => {
                 log::warn!(
+                    target: DROPPED_LOG_TARGET,
                     "mqtt: a {qos:?} message of {size} bytes on {:?} is over the maximum packet size: acknowledged and dropped",
                     topic.as_str()
                 );
