@@ -28,6 +28,12 @@ pub(crate) use transport_core::outbox::OUTBOX_LIMIT;
 /// CPU); at a lower rate each is written at once, without a wake-up.
 const BUSY: Duration = Duration::from_micros(100);
 
+/// The most the driver thread leaves queued while the message handlers run (see
+/// [`Outbox::hand_off_unless_idle`]): far below [`OUTBOX_LIMIT`], so a handler's `publish`
+/// never waits for room that only the driver thread's own write would make.
+const DEFER_LIMIT: usize = transport_core::outbox::KEPT_BUFFER;
+const _: () = assert!(DEFER_LIMIT < OUTBOX_LIMIT);
+
 /// How many bytes wait for the socket, so that `publish` can wait for room *before* taking
 /// the engine lock (waiting with the lock held would block every other call).
 #[derive(Default)]
@@ -130,9 +136,10 @@ impl Outbox {
 
     /// For bytes the driver thread queued, which it must not block writing (a reader blocked
     /// in a write while the broker is blocked writing to us would deadlock): true when the
-    /// driver should write them itself with [`Self::write_without_blocking`] — an idle
-    /// connection on a link that can (the writer thread's wake-up costs two system calls and
-    /// two context switches); otherwise wakes the writer thread for them and returns false. A
+    /// driver should write them itself with [`Self::write_without_blocking`] after the message
+    /// handlers — an idle connection on a link that can (the writer thread's wake-up costs two
+    /// system calls and two context switches), with at most [`DEFER_LIMIT`] bytes queued (more
+    /// are written at once); otherwise wakes the writer thread for them and returns false. A
     /// [`BUSY`] connection, and links that cannot write without blocking (TLS, WebSocket), use
     /// the writer thread.
     pub(crate) fn hand_off_unless_idle(&self) -> bool {
@@ -144,7 +151,15 @@ impl Outbox {
                 .is_some_and(|t| now.duration_since(t) < BUSY);
             if !busy {
                 st.driver_wrote = Some(now);
-                return true;
+                if st.queue.len() <= DEFER_LIMIT {
+                    return true;
+                }
+                // Queued publishes that acknowledgements released can be large: written now,
+                // so that a handler's publish never waits for room behind bytes that only this
+                // thread, busy in the handler, would write.
+                drop(st);
+                self.write_queued(false);
+                return false;
             }
         }
         self.wake_writer();
