@@ -38,23 +38,35 @@ fn start_sub(b: &Broker, extra: &[&str], _probe_topic: &str) -> Child {
 }
 
 fn spawn_subscribed(cmd: &mut Command) -> Child {
+    let (child, lines) = spawn_with_stderr_lines(cmd);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .expect("the subscriber reported its SUBACK");
+        if line.contains("Subscribed") {
+            return child;
+        }
+    }
+}
+
+/// Spawns `cmd` with piped stdout and stderr; its stderr lines arrive on the receiver as they
+/// are printed.
+fn spawn_with_stderr_lines(cmd: &mut Command) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn sub");
+        .expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            if line.contains("Subscribed") {
-                let _ = tx.send(());
-            }
+            let _ = tx.send(line);
         }
     });
-    rx.recv_timeout(Duration::from_secs(15))
-        .expect("the subscriber reported its SUBACK");
-    child
+    (child, rx)
 }
 
 fn publish(b: &Broker, args: &[&str]) -> Output {
@@ -487,35 +499,23 @@ fn a_message_over_the_max_packet_size_is_reported_without_debug() {
     );
     assert!(out.status.success());
     let p = port(&b);
-    let mut sub = mqtt()
-        .args([
-            "sub",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &p,
-            "-V",
-            "311",
-            "-t",
-            "large/c",
-            "-q",
-            "1",
-            "-C",
-            "1",
-            "--max-packet-size",
-            "1000",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sub");
-    let stderr = sub.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (sub, rx) = spawn_with_stderr_lines(mqtt().args([
+        "sub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-V",
+        "311",
+        "-t",
+        "large/c",
+        "-q",
+        "1",
+        "-C",
+        "1",
+        "--max-packet-size",
+        "1000",
+    ]));
     let warning = rx
         .recv_timeout(Duration::from_secs(15))
         .expect("a line on stderr");
