@@ -129,11 +129,7 @@ fn wait_listening(child: &mut std::process::Child, port: u16) -> bool {
         if !matches!(child.try_wait(), Ok(None)) {
             return false;
         }
-        // A probe may connect to itself while nothing listens yet: not the broker.
-        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
-            transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
-        });
-        if listening {
+        if transport_core::loopback_listening(port) {
             // Something listens; a mosquitto that could not bind (the port taken by another
             // process) exits within milliseconds: still running a little later, it is ours.
             std::thread::sleep(std::time::Duration::from_millis(50));

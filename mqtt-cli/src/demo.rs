@@ -119,13 +119,7 @@ fn start_mosquitto(
     };
     for _ in 0..250 {
         let runs = std::fs::read_to_string(&log).is_ok_and(|l| l.contains(" running"));
-        // A probe may connect to itself while nothing listens yet: not the broker.
-        let reached = || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
-                transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
-            })
-        };
-        if runs && reached() {
+        if runs && transport_core::loopback_listening(port) {
             broker.dir = Some(dir.to_path_buf());
             return Ok(Some(broker));
         }

@@ -123,6 +123,15 @@ pub fn refuse_self_connection(
     }
 }
 
+/// True when something other than the probe itself accepts a TCP connection on
+/// `127.0.0.1:port`: a probe of a port nobody listens on yet can reach itself (see
+/// [`refuse_self_connection`]). How a test harness, a benchmark or `mqtt demo` knows that the
+/// broker it started listens.
+pub fn loopback_listening(port: u16) -> bool {
+    std::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, port))
+        .is_ok_and(|s| refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{refuse_self_connection, BrokerAddress};

@@ -40,7 +40,7 @@ mod store;
 mod tls;
 pub mod websocket;
 
-pub use address::{refuse_self_connection, BrokerAddress};
+pub use address::{loopback_listening, refuse_self_connection, BrokerAddress};
 pub use error::Error;
 pub use message::{IntoPayload, Message};
 pub use requests::{Completion, Requests};

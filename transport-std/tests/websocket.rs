@@ -221,7 +221,7 @@ impl HttpServer {
             .spawn()
             .ok()?;
         let server = Self(child, port);
-        wait_until(T, || broker::listening(port)).then_some(server)
+        wait_until(T, || transport_core::loopback_listening(port)).then_some(server)
     }
 }
 

@@ -60,15 +60,6 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// True when something other than the probe itself accepts a connection on `port`: a probe of
-/// a port nobody listens on yet can connect to itself (`transport_core::refuse_self_connection`),
-/// which once let a test start before its broker.
-pub fn listening(port: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
-        transport_core::refuse_self_connection(s.local_addr(), s.peer_addr()).is_ok()
-    })
-}
-
 fn mosquitto_binary() -> PathBuf {
     for candidate in [
         "/usr/sbin/mosquitto",
@@ -209,7 +200,9 @@ impl Broker {
             .expect("start mosquitto");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while self.log().matches(" running").count() <= runs_before || !listening(self.port) {
+        while self.log().matches(" running").count() <= runs_before
+            || !transport_core::loopback_listening(self.port)
+        {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 self.child = None;
                 return Err(format!(

@@ -104,7 +104,10 @@ impl Rumqttd {
             dir,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while [ws_port, tcp_port].iter().any(|p| !super::listening(*p)) {
+        while [ws_port, tcp_port]
+            .iter()
+            .any(|p| !transport_core::loopback_listening(*p))
+        {
             if let Ok(Some(status)) = broker.child.try_wait() {
                 panic!("rumqttd exited with {status}; log:\n{}", broker.log());
             }
