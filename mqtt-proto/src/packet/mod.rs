@@ -10,6 +10,7 @@ pub mod publish;
 mod publish_plain;
 mod publish_properties;
 pub mod subscribe;
+mod subscribe_plain;
 
 use alloc::boxed::Box;
 

@@ -70,14 +70,14 @@ impl SubscriptionOptions {
         })
     }
 
-    fn to_byte(self) -> u8 {
+    pub(super) fn to_byte(self) -> u8 {
         self.max_qos as u8
             | u8::from(self.no_local) << 2
             | u8::from(self.retain_as_published) << 3
             | (self.retain_handling as u8) << 4
     }
 
-    fn is_v3(self) -> bool {
+    pub(super) fn is_v3(self) -> bool {
         self == Self::new(self.max_qos)
     }
 }
@@ -238,12 +238,26 @@ impl Subscribe<Owned> {
         Ok((2 + v5_block(version, props, packet)?, props))
     }
 
+    /// Appends the SUBSCRIBE to `buf`: the common one by [`Self::encode_plain`], every other
+    /// (and every error) by [`Self::encode_checked`].
+    pub(crate) fn encode(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        match self.encode_plain(version, buf) {
+            Some(written) => Ok(written),
+            None => self.encode_checked(version, buf),
+        }
+    }
+
     /// Checks and writes in one pass over the filters: the room is reserved from their lengths
     /// alone, each filter is checked just before it is written, and on an error nothing is
     /// appended. The errors are [`Self::sizes`]' (one packet, the same rules in the same
     /// order); a packet too large for its remaining length is left to it (callgrind:
     /// SUBSCRIBE-10 2,150 → 2,050 instructions).
-    pub(crate) fn encode(
+    #[inline(never)]
+    pub(crate) fn encode_checked(
         &self,
         version: ProtocolVersion,
         buf: &mut bytes::BytesMut,
