@@ -48,7 +48,7 @@ const FILLER: u64 = 0x6161_6161_6161_6161;
 /// the question "is there one").
 #[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
 #[inline(always)]
-fn zero_byte_bits(word: u64, byte: u8) -> u64 {
+pub(crate) fn zero_byte_bits(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x & HIGHS
 }

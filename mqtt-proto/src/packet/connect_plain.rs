@@ -24,7 +24,8 @@ impl Connect {
         // The (empty) property blocks of MQTT 5: one length byte each.
         let block = usize::from(v5);
         let client_id = self.client_id.as_bytes();
-        let mut body = 10 + block + wire::string_len(client_id).ok()?;
+        // The strings' lengths only: their U+0000 check runs as they are copied.
+        let mut body = 10 + block + wire::scanned_string_len(client_id).ok()?;
         let mut flags = if self.clean_start {
             flag::CLEAN_START
         } else {
@@ -44,7 +45,7 @@ impl Connect {
             }
         }
         if let Some(u) = &self.username {
-            body += wire::string_len(u.as_bytes()).ok()?;
+            body += wire::scanned_string_len(u.as_bytes()).ok()?;
             flags |= flag::USERNAME;
         }
         if let Some(p) = &self.password {
@@ -52,35 +53,34 @@ impl Connect {
             flags |= flag::PASSWORD;
         }
         let total = wire::total_len(body).ok()?;
-        let written: Result<usize, core::convert::Infallible> =
-            wire::try_put_frame(buf, total, |frame| {
-                // Fixed header and the protocol name's length; then the name, level, flags
-                // and keep-alive: one word each.
-                let (header, n) = crate::varint::header_word(0x10, body as u32);
-                frame.store((header | 0x0400 << (8 * n)).to_le_bytes(), n + 2);
-                let [hi, lo] = self.keep_alive.to_be_bytes();
-                let level = self.protocol.level();
-                frame.store([b'M', b'Q', b'T', b'T', level, flags, hi, lo], 8);
-                let empty_block = |frame: &mut wire::Frame<'_>| {
-                    if v5 {
-                        frame.store([0u8], 1);
-                    }
-                };
+        let written: Result<usize, wire::HasNul> = wire::try_put_frame(buf, total, |frame| {
+            // Fixed header and the protocol name's length; then the name, level, flags
+            // and keep-alive: one word each.
+            let (header, n) = crate::varint::header_word(0x10, body as u32);
+            frame.store((header | 0x0400 << (8 * n)).to_le_bytes(), n + 2);
+            let [hi, lo] = self.keep_alive.to_be_bytes();
+            let level = self.protocol.level();
+            frame.store([b'M', b'Q', b'T', b'T', level, flags, hi, lo], 8);
+            let empty_block = |frame: &mut wire::Frame<'_>| {
+                if v5 {
+                    frame.store([0u8], 1);
+                }
+            };
+            empty_block(frame);
+            frame.prefixed_text(client_id)?;
+            if let Some(will) = &self.will {
                 empty_block(frame);
-                frame.prefixed(client_id);
-                if let Some(will) = &self.will {
-                    empty_block(frame);
-                    frame.prefixed(will.topic.as_bytes());
-                    frame.prefixed(&will.payload);
-                }
-                if let Some(u) = &self.username {
-                    frame.prefixed(u.as_bytes());
-                }
-                if let Some(p) = &self.password {
-                    frame.prefixed(p);
-                }
-                Ok(())
-            });
+                frame.prefixed(will.topic.as_bytes());
+                frame.prefixed(&will.payload);
+            }
+            if let Some(u) = &self.username {
+                frame.prefixed_text(u.as_bytes())?;
+            }
+            if let Some(p) = &self.password {
+                frame.prefixed(p);
+            }
+            Ok(())
+        });
         written.ok()
     }
 }
@@ -115,12 +115,13 @@ mod tests {
         Ok(())
     }
 
-    /// Strings near every rule: empty, U+0000, non-ASCII, around the copy's word sizes, and
+    /// Strings near every rule: empty, U+0000 (in every word of the copy), non-ASCII, around the copy's word sizes, and
     /// one too long for its two-byte length.
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![
             6 => "[a-z0-9/+#-]{0,40}",
             1 => Just(String::from("a\0b")),
+            1 => "[a-z]{0,20}\0[a-z]{0,20}",
             1 => Just(String::from("é")),
             1 => (65_535usize..65_537).prop_map(|n| "a".repeat(n)),
         ]

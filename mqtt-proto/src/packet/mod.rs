@@ -325,13 +325,14 @@ impl Packet<Owned> {
             return p.encode_within(version, None, buf);
         }
         match self {
-            Self::PubAck(p) => return p.encode_as(PacketType::PubAck, version, buf),
-            Self::PubRec(p) => return p.encode_as(PacketType::PubRec, version, buf),
-            Self::PubRel(p) => return p.encode_as(PacketType::PubRel, version, buf),
-            Self::PubComp(p) => return p.encode_as(PacketType::PubComp, version, buf),
-            _ => {}
+            Self::PubAck(p) => p.encode_as(PacketType::PubAck, version, buf),
+            Self::PubRec(p) => p.encode_as(PacketType::PubRec, version, buf),
+            Self::PubRel(p) => p.encode_as(PacketType::PubRel, version, buf),
+            Self::PubComp(p) => p.encode_as(PacketType::PubComp, version, buf),
+            Self::Subscribe(p) => p.encode(version, buf),
+            Self::Connect(p) => p.encode(buf),
+            _ => self.encode_other(version, buf),
         }
-        self.encode_other(version, buf)
     }
 
     /// [`Self::encode`] for every packet without a path of its own.
@@ -341,12 +342,6 @@ impl Packet<Owned> {
         version: ProtocolVersion,
         buf: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
-        if let Self::Subscribe(p) = self {
-            return p.encode(version, buf);
-        }
-        if let Self::Connect(p) = self {
-            return p.encode(buf);
-        }
         let sizes = self.sizes(version)?;
         let total = wire::total_len(sizes.body())?;
         wire::put_in_place(buf, total, |room| self.put(version, &sizes, room));
