@@ -75,7 +75,8 @@ impl Publish {
 
     /// The frame of a plain PUBLISH — fixed header, topic, `mid` (identifier and property
     /// length), `extra_len` bytes of properties from `put_extra`, payload — once it is within
-    /// `max_size` and its topic passes the name check; `None` (nothing written) otherwise.
+    /// `max_size`, and if its topic passes the name check as it is copied; `None` (nothing
+    /// written) otherwise.
     #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_plain`)
     #[inline(always)]
     fn put_frame<const M: usize>(
@@ -90,18 +91,17 @@ impl Publish {
         if max_size.is_some_and(|max| total > max as usize) {
             return None;
         }
-        crate::topic::scan_name(topic).ok()?;
         // First byte, remaining length and topic length, in stream order in one word.
         let (header, n) = crate::varint::header_word(first, body as u32);
         let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
-        Some(wire::put_parts(
+        wire::put_parts(
             buf,
             (head.to_le_bytes(), n + 2),
             topic,
             (mid, mid_len),
             (extra_len, put_extra),
             &self.payload,
-        ))
+        )
     }
 
     /// The first byte, packet identifier and topic of a PUBLISH the plain encoders can write
