@@ -89,8 +89,8 @@ fn main() {
             buf.clear();
             black_box(packet.encode(v, &mut buf).ok());
         }),
-        "encode_0" | "encode_8" => {
-            let size = if what == "encode_0" { 0 } else { 8 };
+        "encode_0" | "encode_8" | "encode_1024" => {
+            let size = what["encode_".len()..].parse().unwrap_or(0);
             let small = publish(size, QoS::AtLeastOnce, false);
             repeat(n, || {
                 buf.clear();
@@ -104,6 +104,18 @@ fn main() {
         "mqttrs_decode" => repeat(n, || {
             black_box(black_box(mqttrs::decode_slice(black_box(&bytes))).is_ok());
         }),
+        "mqtt_protocol_encode_1024" => {
+            let big = mqtt::packet::PublishPacket::new(
+                mqtt::TopicName::new(benches::TOPIC).expect("topic"),
+                mqtt::packet::QoSWithPacketIdentifier::Level1(42),
+                vec![0xA5; 1024],
+            );
+            repeat(n, || {
+                use mqtt::Encodable;
+                out.clear();
+                black_box(big.encode(&mut out).is_ok());
+            });
+        }
         "mqtt_protocol_encode" => repeat(n, || {
             use mqtt::Encodable;
             out.clear();
