@@ -79,9 +79,11 @@ fn main() {
     let payload = bytes::Bytes::from(vec![0xA5u8; 64]);
     let now = mqtt_engine::Instant::from_millis(1);
     println!(
-        "size_of PacketRef = {}, Packet = {}",
+        "size_of PacketRef = {}, Packet = {}, Connect<Borrowed> = {}, Publish<Borrowed> = {}",
         std::mem::size_of::<mqtt_proto::PacketRef<'_>>(),
-        std::mem::size_of::<mqtt_proto::Packet>()
+        std::mem::size_of::<mqtt_proto::Packet>(),
+        std::mem::size_of::<mqtt_proto::Connect<mqtt_proto::Borrowed<'_>>>(),
+        std::mem::size_of::<mqtt_proto::Publish<mqtt_proto::Borrowed<'_>>>()
     );
     // One match, then the loop: the harness costs the same few instructions for every op.
     match what.as_str() {
