@@ -19,6 +19,8 @@
 //! assert_eq!(used, written);
 //! if let Packet::Publish(p) = &view {
 //!     assert_eq!((p.topic, p.payload), ("sensors/kitchen/temp", &b"21.5"[..]));
+//!     // MQTT 5 properties: the validated raw block, read when asked for.
+//!     assert_eq!(p.properties.get().content_type, None);
 //! }
 //!
 //! // Owned form: zero-copy `Bytes` slices of the frame, removed from `buf`.
@@ -33,9 +35,10 @@
 //!
 //! Every packet type is generic over its [`Storage`]: [`PacketRef`] (views, for the hot path and
 //! microcontrollers) and [`Packet`] (owned, `'static`, cheap to send to another thread) come
-//! from one parser. Encoding is done from the owned form. The owned PUBLISH keeps its MQTT 5
-//! properties in a [`Boxed`]: nothing allocated for a message without any (most messages), read
-//! like the inline set through `Deref`, boxed on the first write:
+//! from one parser. Encoding is done from the owned form. The borrowed PUBLISH keeps its MQTT 5
+//! properties as their validated raw block, a [`LazyRef`] read by `get()` (a `PacketRef` is 64
+//! bytes). The owned PUBLISH keeps them in a [`Boxed`]: nothing allocated for a message without
+//! any (most messages), read like the inline set through `Deref`, boxed on the first write:
 //!
 //! ```
 //! use mqtt_proto::{Publish, PublishProperties};
@@ -99,7 +102,7 @@ pub use properties::{
     PublishProperties, SubscribeProperties, UnsubscribeProperties, UserProperty, WillProperties,
 };
 pub use reason::ReasonCode;
-pub use storage::{Borrowed, FromRaw, IntoOwned, Owned, SeqIter, SeqRef, Storage};
+pub use storage::{Borrowed, FromRaw, IntoOwned, LazyRef, Owned, SeqIter, SeqRef, Storage};
 pub use varint::MAX as MAX_REMAINING_LENGTH;
 
 /// Re-export of the `bytes` crate used in the public API.

@@ -23,8 +23,9 @@ pub trait Storage: Clone + fmt::Debug + PartialEq + Eq {
     type Bin: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
     /// A list of `T`.
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq>: Clone + fmt::Debug + PartialEq + Eq + Default;
-    /// A part most packets lack (PUBLISH properties): `T` itself in the borrowed form (no
-    /// allocation), a [`Boxed<T>`] in the owned form (a pointer, null when absent).
+    /// A part most packets lack (PUBLISH properties): in the borrowed form a [`LazyRef<T>`]
+    /// (the validated raw bytes, read when asked for: the view stays small), in the owned form
+    /// a [`Boxed<T>`] (a pointer, null when absent).
     type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default>: Clone
         + fmt::Debug
         + PartialEq
@@ -44,7 +45,7 @@ impl<'a> Storage for Borrowed<'a> {
     type Str = &'a str;
     type Bin = &'a [u8];
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq> = SeqRef<'a, T>;
-    type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default> = T;
+    type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default> = LazyRef<'a, T>;
 }
 
 impl Storage for Owned {
@@ -120,6 +121,46 @@ impl<T> fmt::Debug for SeqRef<'_, T> {
 }
 
 impl<T> Default for SeqRef<'_, T> {
+    fn default() -> Self {
+        Self::new(&[])
+    }
+}
+
+/// A lazily read part of a borrowed packet: the raw bytes the decoder has already validated
+/// (empty when the part is absent), read into a `T` by `get` when asked for (PUBLISH
+/// properties: [`LazyRef::get`](LazyRef#method.get)). Two are equal when their bytes are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LazyRef<'a, T> {
+    raw: &'a [u8],
+    item: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> LazyRef<'a, T> {
+    pub(crate) fn new(raw: &'a [u8]) -> Self {
+        Self {
+            raw,
+            item: PhantomData,
+        }
+    }
+
+    /// The raw, validated bytes (empty when the part is absent).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// True when the part is absent (or empty).
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+}
+
+impl<T> fmt::Debug for LazyRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyRef").field("raw", &self.raw).finish()
+    }
+}
+
+impl<T> Default for LazyRef<'_, T> {
     fn default() -> Self {
         Self::new(&[])
     }

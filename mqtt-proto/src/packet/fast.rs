@@ -48,14 +48,17 @@ pub(crate) fn publish(
                 .map(Some)
                 .map_err(|_| DecodeError::InvalidUtf8)
         },
-        |block, props| {
-            let payload = if let Some(payload) = read_into::<Borrowed<'_>>(block, (), props) {
+        |block, kept: &mut crate::LazyRef<'_, _>| {
+            // Read to be validated; kept as the raw block.
+            let mut props = crate::PublishProperties::default();
+            let payload = if let Some(payload) = read_into::<Borrowed<'_>>(block, (), &mut props) {
                 payload
             } else {
                 let (payload, general) = general_properties(block)?;
-                *props = general;
+                props = general;
                 payload
             };
+            *kept = crate::LazyRef::new(super::publish::property_block(block, payload));
             Ok((payload, props.topic_alias.is_some()))
         },
     )?;

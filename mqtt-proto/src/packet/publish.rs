@@ -23,10 +23,12 @@ pub struct Publish<S: Storage = Owned> {
     pub topic: S::Str,
     /// Packet identifier: `Some` exactly when QoS > 0.
     pub packet_id: Option<u16>,
-    /// PUBLISH properties (MQTT 5): inline in the borrowed form; in the owned form a
-    /// [`Boxed`](crate::Boxed), absent (no allocation) for a message without properties, read
-    /// as a `PublishProperties` either way. Set one with `publish.properties.content_type =
-    /// …` (boxes it) or `publish.properties = props.into()`.
+    /// PUBLISH properties (MQTT 5). In the borrowed form a [`LazyRef`](crate::LazyRef): the
+    /// validated raw block, read into a `PublishProperties` by `publish.properties.get()`
+    /// (keeping them out of the view keeps a [`PacketRef`](crate::PacketRef) at 64 bytes). In
+    /// the owned form a [`Boxed`](crate::Boxed), absent (no allocation) for a message without
+    /// properties, read as a `PublishProperties`; set one with `publish.properties.content_type
+    /// = …` (boxes it) or `publish.properties = props.into()`.
     pub properties: S::Rare<PublishProperties<S>>,
     /// Application payload.
     pub payload: S::Bin,
@@ -67,14 +69,18 @@ impl<'a> Publish<Borrowed<'a>> {
             let (r, id) = wire::packet_id(PacketType::Publish)(rest)?;
             (r, Some(id))
         };
-        let (payload, properties) = match version {
-            ProtocolVersion::V5 => PublishProperties::parse(rest, PacketType::Publish)?,
-            ProtocolVersion::V311 => (rest, PublishProperties::default()),
+        let (payload, aliased) = match version {
+            ProtocolVersion::V5 => {
+                let (payload, properties) = PublishProperties::parse(rest, PacketType::Publish)?;
+                (payload, properties.topic_alias.is_some())
+            }
+            ProtocolVersion::V311 => (rest, false),
         };
         // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
-        if topic.is_empty() && properties.topic_alias.is_none() {
+        if topic.is_empty() && !aliased {
             return bad(DecodeError::EmptyTopicName);
         }
+        let properties = crate::LazyRef::new(property_block(rest, payload));
         let publish = Publish {
             dup,
             qos,
@@ -235,9 +241,32 @@ impl<'a> IntoOwned for Publish<Borrowed<'a>> {
             retain: self.retain,
             topic: self.topic.into_owned(frame),
             packet_id: self.packet_id,
-            properties: owned_properties(self.properties, frame),
+            properties: owned_properties(self.properties.get(), frame),
             payload: self.payload.into_owned(frame),
         }
+    }
+}
+
+/// The raw property block of a PUBLISH whose properties and payload are `rest`, the payload
+/// being `payload`: empty for none (MQTT 3.1.1, or the one byte of an empty MQTT 5 block), so
+/// that equal sets of properties compare equal in either version.
+#[inline]
+pub(crate) fn property_block<'a>(rest: &'a [u8], payload: &[u8]) -> &'a [u8] {
+    match rest.get(..rest.len() - payload.len()) {
+        Some([0]) | None => &[],
+        Some(block) => block,
+    }
+}
+
+impl<'a> crate::LazyRef<'a, PublishProperties<Borrowed<'a>>> {
+    /// The PUBLISH properties, read from their validated block (an empty set when there are
+    /// none): each call reads the block again (a few dozen instructions for the usual ones).
+    pub fn get(&self) -> PublishProperties<Borrowed<'a>> {
+        let block = self.as_bytes();
+        if block.is_empty() {
+            return PublishProperties::default();
+        }
+        super::publish_properties::read_block(block)
     }
 }
 
@@ -418,6 +447,50 @@ mod tests {
     use alloc::vec;
 
     use super::*;
+
+    /// The borrowed PUBLISH keeps its properties as their raw block: `get` reads back what
+    /// was sent, what the owned decoder reads; no properties (MQTT 3.1.1, or MQTT 5's empty
+    /// block) is one empty block, so the two versions' views of one message are equal.
+    #[test]
+    fn borrowed_properties_are_read_back_from_their_block() {
+        let mut p = Publish::new("a/b", vec![1u8; 5]);
+        p.properties.content_type = Some("text/plain".into());
+        p.properties.message_expiry_interval = Some(9);
+        p.properties.user_properties = vec![crate::UserProperty::new("k", "v")];
+        let mut buf = bytes::BytesMut::new();
+        p.encode(ProtocolVersion::V5, &mut buf).expect("encodes");
+        let (view, _) = crate::decode_ref(&buf, ProtocolVersion::V5, 1 << 20)
+            .expect("decodes")
+            .expect("whole");
+        let crate::Packet::Publish(view) = view else {
+            panic!("a PUBLISH");
+        };
+        let read = view.properties.get();
+        assert_eq!(read.content_type, Some("text/plain"));
+        assert_eq!(read.message_expiry_interval, Some(9));
+        assert_eq!(read.user_properties.len(), 1);
+        let owned = view.into_owned(&bytes::Bytes::copy_from_slice(&buf));
+        assert_eq!(owned, p);
+
+        let plain = Publish::new("a/b", vec![1u8; 5]);
+        let frames = [ProtocolVersion::V311, ProtocolVersion::V5].map(|v| {
+            let mut buf = bytes::BytesMut::new();
+            plain.encode(v, &mut buf).expect("encodes");
+            buf
+        });
+        let views = [ProtocolVersion::V311, ProtocolVersion::V5].map(|v| {
+            let i = usize::from(v == ProtocolVersion::V5);
+            crate::decode_ref(&frames[i], v, 1 << 20)
+                .expect("decodes")
+                .expect("whole")
+                .0
+        });
+        assert_eq!(views[0], views[1]);
+        if let crate::Packet::Publish(view) = &views[1] {
+            assert!(view.properties.is_empty());
+            assert_eq!(view.properties.get(), PublishProperties::default());
+        }
+    }
 
     /// A topic of 65,535 bytes is the longest a two-byte length holds: one more is refused
     /// with nothing written (the plain path once wrote it with a truncated length, a
