@@ -1,4 +1,5 @@
-//! [`Boxed`]: how the owned form holds a part that most packets lack (PUBLISH properties).
+//! [`Boxed`]: how the owned form holds a part that most packets lack (PUBLISH, CONNECT and
+//! will properties).
 //!
 //! Inline, MQTT 5 PUBLISH properties took 160 of a `Publish`'s 232 bytes, moved and dropped
 //! field by field with every message although almost no message has any. Boxed and kept only

@@ -23,7 +23,8 @@ pub trait Storage: Clone + fmt::Debug + PartialEq + Eq {
     type Bin: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
     /// A list of `T`.
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq>: Clone + fmt::Debug + PartialEq + Eq + Default;
-    /// A part most packets lack (PUBLISH properties): in the borrowed form a [`LazyRef<T>`]
+    /// A part most packets lack (PUBLISH, CONNECT and will properties): in the borrowed form a
+    /// [`LazyRef<T>`]
     /// (the validated raw bytes, read when asked for: the view stays small), in the owned form
     /// a [`Boxed<T>`] (a pointer, null when absent).
     type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default>: Clone
@@ -128,7 +129,8 @@ impl<T> Default for SeqRef<'_, T> {
 
 /// A lazily read part of a borrowed packet: the raw bytes the decoder has already validated
 /// (empty when the part is absent), read into a `T` by `get` when asked for (PUBLISH
-/// properties: [`LazyRef::get`](LazyRef#method.get)). Two are equal when their bytes are.
+/// and CONNECT properties: [`LazyRef::get`](LazyRef#method.get)). Two are equal when their
+/// bytes are.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct LazyRef<'a, T> {
     raw: &'a [u8],

@@ -163,7 +163,7 @@ fn connect(version: ProtocolVersion) -> impl Strategy<Value = Packet> {
             payload,
             qos,
             retain,
-            properties,
+            properties: properties.into(),
         });
     (
         (any::<bool>(), any::<u16>(), text(), of(will)),
@@ -189,7 +189,7 @@ fn connect(version: ProtocolVersion) -> impl Strategy<Value = Packet> {
                     will,
                     username,
                     password,
-                    properties,
+                    properties: properties.into(),
                 })
             },
         )

@@ -25,7 +25,7 @@ impl<S: Store> Client<S> {
         c.username.clone_from(&o.username);
         c.password.clone_from(&o.password);
         if o.version == ProtocolVersion::V5 {
-            c.properties = o.connect_properties();
+            c.properties = o.connect_properties().into();
         }
         c
     }

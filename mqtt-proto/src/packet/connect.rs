@@ -8,7 +8,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::header::{PacketType, ProtocolVersion, QoS};
 use crate::properties::{self, ConnAckProperties, ConnectProperties, WillProperties};
 use crate::reason::ReasonCode;
-use crate::storage::{Borrowed, IntoOwned, Owned, Storage};
+use crate::storage::{Borrowed, IntoOwned, LazyRef, Owned, Storage};
 use crate::wire::{self, bad, PResult};
 
 const PROTOCOL_NAME: &[u8] = b"MQTT";
@@ -24,8 +24,11 @@ pub struct LastWill<S: Storage = Owned> {
     pub qos: QoS,
     /// Whether the will message is retained.
     pub retain: bool,
-    /// Will properties (MQTT 5; must be empty in 3.1.1).
-    pub properties: WillProperties<S>,
+    /// Will properties (MQTT 5; must be empty in 3.1.1). In the borrowed form a
+    /// [`LazyRef`](crate::LazyRef), the validated raw block read by `get()`; in the owned form a
+    /// [`Boxed`](crate::Boxed), absent (no allocation) when there are none, read and written
+    /// like the set itself (`will.properties.will_delay_interval = Some(5)`).
+    pub properties: S::Rare<WillProperties<S>>,
 }
 
 impl LastWill<Owned> {
@@ -36,7 +39,7 @@ impl LastWill<Owned> {
             payload: payload.into(),
             qos: QoS::AtMostOnce,
             retain: false,
-            properties: WillProperties::default(),
+            properties: crate::Boxed::none(),
         }
     }
 
@@ -73,8 +76,11 @@ pub struct Connect<S: Storage = Owned> {
     pub username: Option<S::Str>,
     /// Password (binary data).
     pub password: Option<S::Bin>,
-    /// CONNECT properties (MQTT 5).
-    pub properties: ConnectProperties<S>,
+    /// CONNECT properties (MQTT 5). In the borrowed form a [`LazyRef`](crate::LazyRef), the
+    /// validated raw block read by `get()`; in the owned form a [`Boxed`](crate::Boxed), absent
+    /// (no allocation) when there are none, read and written like the set itself
+    /// (`connect.properties.session_expiry_interval = Some(60)`).
+    pub properties: S::Rare<ConnectProperties<S>>,
 }
 
 impl Connect<Owned> {
@@ -88,7 +94,7 @@ impl Connect<Owned> {
             will: None,
             username: None,
             password: None,
-            properties: ConnectProperties::default(),
+            properties: crate::Boxed::none(),
         }
     }
 }
@@ -136,17 +142,19 @@ impl<'a> Connect<Borrowed<'a>> {
         }
         let (rest, keep_alive) = wire::u16(rest)?;
         let (rest, properties) = if protocol == ProtocolVersion::V5 {
-            ConnectProperties::parse(rest, PacketType::Connect)?
+            let (after, _) = ConnectProperties::parse(rest, PacketType::Connect)?;
+            (after, LazyRef::new(properties::raw_block(rest, after)))
         } else {
-            (rest, ConnectProperties::default())
+            (rest, LazyRef::default())
         };
         let (mut rest, client_id) = wire::string(rest)?;
         let mut will = None;
         if will_flag {
             let (r, properties) = if protocol == ProtocolVersion::V5 {
-                WillProperties::parse(rest, PacketType::Connect)?
+                let (after, _) = WillProperties::parse(rest, PacketType::Connect)?;
+                (after, LazyRef::new(properties::raw_block(rest, after)))
             } else {
-                (rest, WillProperties::default())
+                (rest, LazyRef::default())
             };
             let (r, topic) = wire::string(r)?;
             crate::topic::validate_name(topic).map_err(wire::fail)?;
@@ -183,6 +191,28 @@ impl<'a> Connect<Borrowed<'a>> {
             properties,
         };
         Ok((rest, Box::new(connect)))
+    }
+}
+
+impl<'a> LazyRef<'a, ConnectProperties<Borrowed<'a>>> {
+    /// The CONNECT properties, read from their validated block (an empty set when there are
+    /// none); each call reads the block again.
+    pub fn get(&self) -> ConnectProperties<Borrowed<'a>> {
+        match ConnectProperties::parse(self.as_bytes(), PacketType::Connect) {
+            Ok((_, props)) if !self.is_empty() => props,
+            _ => ConnectProperties::default(),
+        }
+    }
+}
+
+impl<'a> LazyRef<'a, WillProperties<Borrowed<'a>>> {
+    /// The will properties, read from their validated block (an empty set when there are
+    /// none); each call reads the block again.
+    pub fn get(&self) -> WillProperties<Borrowed<'a>> {
+        match WillProperties::parse(self.as_bytes(), PacketType::Connect) {
+            Ok((_, props)) if !self.is_empty() => props,
+            _ => WillProperties::default(),
+        }
     }
 }
 
@@ -306,7 +336,7 @@ impl<'a> IntoOwned for LastWill<Borrowed<'a>> {
             payload: self.payload.into_owned(frame),
             qos: self.qos,
             retain: self.retain,
-            properties: self.properties.into_owned(frame),
+            properties: properties::owned_rare(self.properties.get(), frame),
         }
     }
 }
@@ -322,7 +352,7 @@ impl<'a> IntoOwned for Connect<Borrowed<'a>> {
             will: self.will.into_owned(frame),
             username: self.username.into_owned(frame),
             password: self.password.into_owned(frame),
-            properties: self.properties.into_owned(frame),
+            properties: properties::owned_rare(self.properties.get(), frame),
         }
     }
 }

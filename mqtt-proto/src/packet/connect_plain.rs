@@ -16,7 +16,7 @@ impl Connect {
     /// anything else, which [`Self::encode_checked`] writes or refuses with its error.
     pub(crate) fn encode_plain(&self, buf: &mut bytes::BytesMut) -> Option<usize> {
         let v5 = self.protocol == ProtocolVersion::V5;
-        if !self.properties.is_empty()
+        if self.properties.get().is_some_and(|p| !p.is_empty())
             || (!v5 && self.password.is_some() && self.username.is_none())
         {
             return None;
@@ -32,7 +32,7 @@ impl Connect {
             0
         };
         if let Some(will) = &self.will {
-            if !will.properties.is_empty() {
+            if will.properties.get().is_some_and(|p| !p.is_empty()) {
                 return None;
             }
             crate::topic::validate_name(&will.topic).ok()?;

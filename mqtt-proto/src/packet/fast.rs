@@ -58,7 +58,7 @@ pub(crate) fn publish(
                 props = general;
                 payload
             };
-            *kept = crate::LazyRef::new(super::publish::property_block(block, payload));
+            *kept = crate::LazyRef::new(crate::properties::raw_block(block, payload));
             Ok((payload, props.topic_alias.is_some()))
         },
     )?;

@@ -80,7 +80,7 @@ impl<'a> Publish<Borrowed<'a>> {
         if topic.is_empty() && !aliased {
             return bad(DecodeError::EmptyTopicName);
         }
-        let properties = crate::LazyRef::new(property_block(rest, payload));
+        let properties = crate::LazyRef::new(properties::raw_block(rest, payload));
         let publish = Publish {
             dup,
             qos,
@@ -241,20 +241,9 @@ impl<'a> IntoOwned for Publish<Borrowed<'a>> {
             retain: self.retain,
             topic: self.topic.into_owned(frame),
             packet_id: self.packet_id,
-            properties: owned_properties(self.properties.get(), frame),
+            properties: properties::owned_rare(self.properties.get(), frame),
             payload: self.payload.into_owned(frame),
         }
-    }
-}
-
-/// The raw property block of a PUBLISH whose properties and payload are `rest`, the payload
-/// being `payload`: empty for none (MQTT 3.1.1, or the one byte of an empty MQTT 5 block), so
-/// that equal sets of properties compare equal in either version.
-#[inline]
-pub(crate) fn property_block<'a>(rest: &'a [u8], payload: &[u8]) -> &'a [u8] {
-    match rest.get(..rest.len() - payload.len()) {
-        Some([0]) | None => &[],
-        Some(block) => block,
     }
 }
 
@@ -267,19 +256,6 @@ impl<'a> crate::LazyRef<'a, PublishProperties<Borrowed<'a>>> {
             return PublishProperties::default();
         }
         super::publish_properties::read_block(block)
-    }
-}
-
-/// The owned form of decoded PUBLISH properties: nothing allocated when there are none.
-#[inline]
-pub(crate) fn owned_properties(
-    properties: PublishProperties<Borrowed<'_>>,
-    frame: &Bytes,
-) -> crate::Boxed<PublishProperties> {
-    if properties == PublishProperties::default() {
-        crate::Boxed::none()
-    } else {
-        crate::Boxed::new(properties.into_owned(frame))
     }
 }
 

@@ -251,6 +251,66 @@ impl crate::EmptyValue for PublishProperties<Owned> {
     }
 }
 
+/// What an absent [`Boxed`](crate::Boxed) CONNECT property set reads as.
+static NO_CONNECT_PROPERTIES: ConnectProperties<Owned> = ConnectProperties {
+    session_expiry_interval: None,
+    receive_maximum: None,
+    maximum_packet_size: None,
+    topic_alias_maximum: None,
+    request_response_information: None,
+    request_problem_information: None,
+    authentication_method: None,
+    authentication_data: None,
+    user_properties: alloc::vec::Vec::new(),
+};
+
+impl crate::EmptyValue for ConnectProperties<Owned> {
+    fn empty() -> &'static Self {
+        &NO_CONNECT_PROPERTIES
+    }
+}
+
+/// What an absent [`Boxed`](crate::Boxed) will property set reads as.
+static NO_WILL_PROPERTIES: WillProperties<Owned> = WillProperties {
+    will_delay_interval: None,
+    payload_format_indicator: None,
+    message_expiry_interval: None,
+    content_type: None,
+    response_topic: None,
+    correlation_data: None,
+    user_properties: alloc::vec::Vec::new(),
+};
+
+impl crate::EmptyValue for WillProperties<Owned> {
+    fn empty() -> &'static Self {
+        &NO_WILL_PROPERTIES
+    }
+}
+
+/// The raw property block between `before` (the block and what follows it) and `after` (what
+/// follows it), as a borrowed packet keeps it: empty for none (the one byte of an empty
+/// block, or no block at all in MQTT 3.1.1), so that equal sets compare equal in either
+/// version.
+#[inline]
+pub(crate) fn raw_block<'a>(before: &'a [u8], after: &[u8]) -> &'a [u8] {
+    match before.get(..before.len().saturating_sub(after.len())) {
+        Some([0]) | None => &[],
+        Some(block) => block,
+    }
+}
+
+/// The owned form of a borrowed property set, boxed, or absent (no allocation) when empty.
+pub(crate) fn owned_rare<T>(props: T, frame: &bytes::Bytes) -> crate::Boxed<T::Owned>
+where
+    T: IntoOwned + Default + PartialEq,
+{
+    if props == T::default() {
+        crate::Boxed::none()
+    } else {
+        crate::Boxed::new(props.into_owned(frame))
+    }
+}
+
 property_struct! {
     /// Properties of PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK.
     AckProperties {
