@@ -1,16 +1,22 @@
-//! Arbitrary bytes into both decoders, both protocol versions. Whatever decodes must encode
-//! again and decode to the same packet; nothing may panic.
+//! Arbitrary bytes into both decoders, both protocol versions. The borrowed view, made owned
+//! (its lazily read property blocks read), must be what the owned decoder returns; whatever
+//! decodes must encode again and decode to the same packet; nothing may panic.
 
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use mqtt_proto::{decode, decode_ref, ProtocolVersion};
+use mqtt_proto::{decode, decode_ref, IntoOwned, ProtocolVersion};
 
 fuzz_target!(|data: &[u8]| {
     for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-        if let Ok(Some((_, used))) = decode_ref(data, version, 1 << 20) {
+        if let Ok(Some((view, used))) = decode_ref(data, version, 1 << 20) {
             assert!(used <= data.len());
+            let frame = bytes::Bytes::copy_from_slice(&data[..used]);
+            let owned = decode(&mut BytesMut::from(&data[..used]), version, 1 << 20)
+                .expect("the owned decoder takes what the borrowed one took")
+                .expect("whole");
+            assert_eq!(view.into_owned(&frame), owned);
         }
         let mut buf = BytesMut::from(data);
         while let Ok(Some(packet)) = decode(&mut buf, version, 1 << 20) {
