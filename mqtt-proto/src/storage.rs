@@ -132,39 +132,35 @@ impl<T> Default for SeqRef<'_, T> {
 /// and CONNECT properties: [`LazyRef::get`](LazyRef#method.get)). Two are equal when their
 /// bytes are.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct LazyRef<'a, T> {
-    raw: &'a [u8],
-    item: PhantomData<fn() -> T>,
-}
+pub struct LazyRef<'a, T>(SeqRef<'a, T>);
 
 impl<'a, T> LazyRef<'a, T> {
     pub(crate) fn new(raw: &'a [u8]) -> Self {
-        Self {
-            raw,
-            item: PhantomData,
-        }
+        Self(SeqRef::new(raw))
     }
 
     /// The raw, validated bytes (empty when the part is absent).
     pub fn as_bytes(&self) -> &'a [u8] {
-        self.raw
+        self.0.as_bytes()
     }
 
     /// True when the part is absent (or empty).
     pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
+        self.as_bytes().is_empty()
     }
 }
 
 impl<T> fmt::Debug for LazyRef<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LazyRef").field("raw", &self.raw).finish()
+        f.debug_struct("LazyRef")
+            .field("raw", &self.as_bytes())
+            .finish()
     }
 }
 
 impl<T> Default for LazyRef<'_, T> {
     fn default() -> Self {
-        Self::new(&[])
+        Self(SeqRef::default())
     }
 }
 

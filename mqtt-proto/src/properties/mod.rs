@@ -26,6 +26,21 @@ fn block(input: &[u8]) -> PResult<'_, &[u8]> {
     Ok((&rest[len..], &rest[..len]))
 }
 
+/// A type with a constant empty value: what the shared empty property sets, which an absent
+/// [`Boxed`](crate::Boxed) set reads as, are made of.
+pub(crate) trait ConstEmpty {
+    /// The empty value.
+    const EMPTY: Self;
+}
+
+impl<T> ConstEmpty for Option<T> {
+    const EMPTY: Self = None;
+}
+
+impl<T> ConstEmpty for alloc::vec::Vec<T> {
+    const EMPTY: Self = alloc::vec::Vec::new();
+}
+
 macro_rules! property_struct {
     ($(#[$doc:meta])* $name:ident {
         $( $(#[$fdoc:meta])* $field:ident : $pid:ident => $ty:ty ),* $(,)?
@@ -64,6 +79,16 @@ macro_rules! property_struct {
                     };
                 }
                 Ok((rest, props))
+            }
+        }
+
+        impl crate::EmptyValue for $name<Owned> {
+            fn empty() -> &'static Self {
+                static EMPTY: $name<Owned> = $name {
+                    $( $field: ConstEmpty::EMPTY, )*
+                    user_properties: alloc::vec::Vec::new(),
+                };
+                &EMPTY
             }
         }
 
@@ -230,60 +255,6 @@ property_struct! {
         subscription_identifiers: SUBSCRIPTION_IDENTIFIER => S::Seq<u32>,
         /// MIME type of the payload.
         content_type: CONTENT_TYPE => Option<S::Str>,
-    }
-}
-
-/// What an absent [`Boxed`](crate::Boxed) PUBLISH property set reads as.
-static NO_PUBLISH_PROPERTIES: PublishProperties<Owned> = PublishProperties {
-    payload_format_indicator: None,
-    message_expiry_interval: None,
-    topic_alias: None,
-    response_topic: None,
-    correlation_data: None,
-    subscription_identifiers: alloc::vec::Vec::new(),
-    content_type: None,
-    user_properties: alloc::vec::Vec::new(),
-};
-
-impl crate::EmptyValue for PublishProperties<Owned> {
-    fn empty() -> &'static Self {
-        &NO_PUBLISH_PROPERTIES
-    }
-}
-
-/// What an absent [`Boxed`](crate::Boxed) CONNECT property set reads as.
-static NO_CONNECT_PROPERTIES: ConnectProperties<Owned> = ConnectProperties {
-    session_expiry_interval: None,
-    receive_maximum: None,
-    maximum_packet_size: None,
-    topic_alias_maximum: None,
-    request_response_information: None,
-    request_problem_information: None,
-    authentication_method: None,
-    authentication_data: None,
-    user_properties: alloc::vec::Vec::new(),
-};
-
-impl crate::EmptyValue for ConnectProperties<Owned> {
-    fn empty() -> &'static Self {
-        &NO_CONNECT_PROPERTIES
-    }
-}
-
-/// What an absent [`Boxed`](crate::Boxed) will property set reads as.
-static NO_WILL_PROPERTIES: WillProperties<Owned> = WillProperties {
-    will_delay_interval: None,
-    payload_format_indicator: None,
-    message_expiry_interval: None,
-    content_type: None,
-    response_topic: None,
-    correlation_data: None,
-    user_properties: alloc::vec::Vec::new(),
-};
-
-impl crate::EmptyValue for WillProperties<Owned> {
-    fn empty() -> &'static Self {
-        &NO_WILL_PROPERTIES
     }
 }
 
