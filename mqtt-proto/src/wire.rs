@@ -470,13 +470,18 @@ impl Frame<'_> {
             return each(0, word | (FILLER & !((1u64 << (8 * n)) - 1)));
         }
         let dst = &mut self.room[start..start + n];
+        // The first word, the whole words after it, then the last eight bytes (over some
+        // already written) unless the first word was all of it.
+        let last = n - 8;
         let mut at = 0;
-        while at < n {
-            let base = at.min(n - 8);
-            let word = load::<8>(src, base);
-            dst[base..base + 8].copy_from_slice(&word.map(MaybeUninit::new));
-            each(base, u64::from_le_bytes(word))?;
-            at = base + 8;
+        loop {
+            let word = load::<8>(src, at);
+            dst[at..at + 8].copy_from_slice(&word.map(MaybeUninit::new));
+            each(at, u64::from_le_bytes(word))?;
+            if at == last {
+                break;
+            }
+            at = (at + 8).min(last);
         }
         // Every byte up to `start + n` written: the words cover `src` without a gap.
         self.at = start + n;
