@@ -24,9 +24,8 @@ pub trait Storage: Clone + fmt::Debug + PartialEq + Eq {
     /// A list of `T`.
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq>: Clone + fmt::Debug + PartialEq + Eq + Default;
     /// A part most packets lack (PUBLISH, CONNECT and will properties): in the borrowed form a
-    /// [`LazyRef<T>`]
-    /// (the validated raw bytes, read when asked for: the view stays small), in the owned form
-    /// a [`Boxed<T>`] (a pointer, null when absent).
+    /// [`LazyRef<T>`] (the validated raw bytes, read when asked for: the view stays small), in
+    /// the owned form a [`Boxed<T>`] (a pointer, null when absent).
     type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default>: Clone
         + fmt::Debug
         + PartialEq

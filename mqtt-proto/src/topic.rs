@@ -42,7 +42,7 @@ pub(crate) fn scan_name_within(bytes: &[u8], len: usize) -> Result<(), DecodeErr
 pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// 'a' in every byte: stands in for bytes a scan must not report.
-const FILLER: u64 = 0x6161_6161_6161_6161;
+pub(crate) const FILLER: u64 = 0x6161_6161_6161_6161;
 
 /// Non-zero when one of the eight bytes of `word` equals `byte` (exact: no false positive for
 /// the question "is there one").

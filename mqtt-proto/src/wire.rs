@@ -424,6 +424,61 @@ impl Frame<'_> {
         }
         debug_assert_eq!(self.at, at + n);
     }
+
+    /// Copies `src` a word at a time, the last word being its last eight bytes (over some
+    /// already written), and hands each word with its offset in `src` to `each` as it goes: a
+    /// check of the string fused with its copy, one load per word. Meant for strings of eight
+    /// bytes or more; a shorter one is one word, its bytes in order and 'a' above them. The
+    /// first error of `each` ends the copy; the frame is then to be dropped unwritten (as
+    /// [`try_put_frame`] does).
+    #[allow(clippy::inline_always)] // measured with callgrind (see `Subscribe::encode_plain`)
+    #[inline(always)]
+    pub(crate) fn copy_words<E>(
+        &mut self,
+        src: &[u8],
+        mut each: impl FnMut(usize, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (start, n) = (self.at, src.len());
+        if n < 8 {
+            // 'a' above the string's bytes, which a check passes over.
+            let word = short_word(src);
+            self.store(word.to_le_bytes(), n);
+            return each(0, word | (crate::topic::FILLER & !((1u64 << (8 * n)) - 1)));
+        }
+        let dst = &mut self.room[start..start + n];
+        // The first word, the whole words after it, then the last eight bytes (over some
+        // already written) unless the first word was all of it.
+        let last = n - 8;
+        let mut at = 0;
+        loop {
+            let word = load::<8>(src, at);
+            dst[at..at + 8].copy_from_slice(&word.map(MaybeUninit::new));
+            each(at, u64::from_le_bytes(word))?;
+            if at == last {
+                break;
+            }
+            at = (at + 8).min(last);
+        }
+        // Every byte up to `start + n` written: the words cover `src` without a gap.
+        self.at = start + n;
+        Ok(())
+    }
+
+    /// [`Frame::prefixed`] for a UTF-8 string already known valid but not yet checked for
+    /// U+0000 (MQTT 1.5.4): the check runs on the words as they are copied; `Err` (the frame
+    /// to be dropped) when the string holds one.
+    #[allow(clippy::inline_always)] // measured with callgrind (see `Connect::encode_plain`)
+    #[inline(always)]
+    pub(crate) fn prefixed_text(&mut self, text: &[u8]) -> Result<(), HasNul> {
+        self.store((text.len() as u16).to_be_bytes(), 2);
+        self.copy_words(text, |_, word| {
+            if crate::topic::zero_byte_bits(word, 0) == 0 {
+                Ok(())
+            } else {
+                Err(HasNul)
+            }
+        })
+    }
 }
 
 /// A string of at most a word as one word, its bytes in string order and zeros above them:
@@ -446,71 +501,11 @@ fn short_word(src: &[u8]) -> u64 {
     }
 }
 
-/// The `N` bytes of `src` from `from`.
-impl Frame<'_> {
-    /// Copies `src` a word at a time, the last word being its last eight bytes (over some
-    /// already written), and hands each word with its offset in `src` to `each` as it goes: a
-    /// check of the string fused with its copy, one load per word. Meant for strings of eight
-    /// bytes or more; a shorter one is one word, its bytes in order and 'a' above them. The
-    /// first error of `each` ends the copy; the frame is then to be dropped unwritten (as
-    /// [`try_put_frame`] does).
-    #[allow(clippy::inline_always)] // measured with callgrind (see `Subscribe::encode_plain`)
-    #[inline(always)]
-    pub(crate) fn copy_words<E>(
-        &mut self,
-        src: &[u8],
-        mut each: impl FnMut(usize, u64) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let (start, n) = (self.at, src.len());
-        if n < 8 {
-            // 'a' above the string's bytes, which a check passes over.
-            const FILLER: u64 = 0x6161_6161_6161_6161;
-            let word = short_word(src);
-            self.store(word.to_le_bytes(), n);
-            return each(0, word | (FILLER & !((1u64 << (8 * n)) - 1)));
-        }
-        let dst = &mut self.room[start..start + n];
-        // The first word, the whole words after it, then the last eight bytes (over some
-        // already written) unless the first word was all of it.
-        let last = n - 8;
-        let mut at = 0;
-        loop {
-            let word = load::<8>(src, at);
-            dst[at..at + 8].copy_from_slice(&word.map(MaybeUninit::new));
-            each(at, u64::from_le_bytes(word))?;
-            if at == last {
-                break;
-            }
-            at = (at + 8).min(last);
-        }
-        // Every byte up to `start + n` written: the words cover `src` without a gap.
-        self.at = start + n;
-        Ok(())
-    }
-}
-
-impl Frame<'_> {
-    /// [`Frame::prefixed`] for a UTF-8 string already known valid but not yet checked for
-    /// U+0000 (MQTT 1.5.4): the check runs on the words as they are copied; `Err` (the frame
-    /// to be dropped) when the string holds one.
-    #[allow(clippy::inline_always)] // measured with callgrind (see `Connect::encode_plain`)
-    #[inline(always)]
-    pub(crate) fn prefixed_text(&mut self, text: &[u8]) -> Result<(), HasNul> {
-        self.store((text.len() as u16).to_be_bytes(), 2);
-        self.copy_words(text, |_, word| {
-            if crate::topic::zero_byte_bits(word, 0) == 0 {
-                Ok(())
-            } else {
-                Err(HasNul)
-            }
-        })
-    }
-}
-
 /// A string to be written holds U+0000: the plain encoders decline it (the general ones then
 /// report [`EncodeError::NullCharacter`]).
 pub(crate) struct HasNul;
 
+/// The `N` bytes of `src` from `from`.
 #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
 #[inline(always)]
 fn load<const N: usize>(src: &[u8], from: usize) -> [u8; N] {

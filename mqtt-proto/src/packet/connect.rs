@@ -198,10 +198,9 @@ impl<'a> LazyRef<'a, ConnectProperties<Borrowed<'a>>> {
     /// The CONNECT properties, read from their validated block (an empty set when there are
     /// none); each call reads the block again.
     pub fn get(&self) -> ConnectProperties<Borrowed<'a>> {
-        match ConnectProperties::parse(self.as_bytes(), PacketType::Connect) {
-            Ok((_, props)) if !self.is_empty() => props,
-            _ => ConnectProperties::default(),
-        }
+        properties::from_raw_block(self.as_bytes(), |raw| {
+            ConnectProperties::parse(raw, PacketType::Connect)
+        })
     }
 }
 
@@ -209,10 +208,9 @@ impl<'a> LazyRef<'a, WillProperties<Borrowed<'a>>> {
     /// The will properties, read from their validated block (an empty set when there are
     /// none); each call reads the block again.
     pub fn get(&self) -> WillProperties<Borrowed<'a>> {
-        match WillProperties::parse(self.as_bytes(), PacketType::Connect) {
-            Ok((_, props)) if !self.is_empty() => props,
-            _ => WillProperties::default(),
-        }
+        properties::from_raw_block(self.as_bytes(), |raw| {
+            WillProperties::parse(raw, PacketType::Connect)
+        })
     }
 }
 

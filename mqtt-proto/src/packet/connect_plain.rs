@@ -115,8 +115,8 @@ mod tests {
         Ok(())
     }
 
-    /// Strings near every rule: empty, U+0000 (in every word of the copy), non-ASCII, around the copy's word sizes, and
-    /// one too long for its two-byte length.
+    /// Strings near every rule: empty, U+0000 (in every word of the copy), non-ASCII, around
+    /// the copy's word sizes, and one too long for its two-byte length.
     fn text() -> impl Strategy<Value = String> {
         prop_oneof![
             6 => "[a-z0-9/+#-]{0,40}",

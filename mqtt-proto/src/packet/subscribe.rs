@@ -77,7 +77,7 @@ impl SubscriptionOptions {
             | (self.retain_handling as u8) << 4
     }
 
-    pub(super) fn is_v3(self) -> bool {
+    fn is_v3(self) -> bool {
         self == Self::new(self.max_qos)
     }
 }

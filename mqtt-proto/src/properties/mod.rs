@@ -270,6 +270,19 @@ pub(crate) fn raw_block<'a>(before: &'a [u8], after: &[u8]) -> &'a [u8] {
     }
 }
 
+/// The set in a raw block the decoder has validated, as a [`LazyRef`](crate::LazyRef) keeps it
+/// (empty for none), read by `parse`. Validated, the block cannot fail here; an empty set
+/// would stand for a failure.
+pub(crate) fn from_raw_block<'a, T: Default>(
+    raw: &'a [u8],
+    parse: impl FnOnce(&'a [u8]) -> PResult<'a, T>,
+) -> T {
+    if raw.is_empty() {
+        return T::default();
+    }
+    parse(raw).map(|(_, props)| props).unwrap_or_default()
+}
+
 /// The owned form of a borrowed property set, boxed, or absent (no allocation) when empty.
 pub(crate) fn owned_rare<T>(props: T, frame: &bytes::Bytes) -> crate::Boxed<T::Owned>
 where
