@@ -36,6 +36,10 @@ pub struct Config {
     pub seed: u64,
     /// Mean time between faults.
     pub mean_fault_interval: Duration,
+    /// Faults the run must inject before its last message is published, whatever the
+    /// clients' speed: publishing waits for the faults to keep pace (pro rata over the
+    /// messages), so that a fast run cannot end with fewer (0: no minimum).
+    pub min_faults: usize,
     /// Kill the broker with SIGKILL once, mid-run, and restart it on its persistence file.
     pub kill_broker: bool,
     /// Give up waiting for deliveries after this long.
@@ -164,6 +168,10 @@ fn published_at(timeline: &[(u64, Duration)], n: u64) -> Option<Duration> {
         .map(|(_, t)| *t)
 }
 
+/// The publisher's timeline: `(message, time since the start)`, one mark every [`MARK_EVERY`]
+/// messages.
+type Timeline = Arc<Mutex<Vec<(u64, Duration)>>>;
+
 /// The publisher's timeline records one mark every this many messages.
 const MARK_EVERY: u64 = 100;
 
@@ -232,8 +240,10 @@ pub fn run(config: &Config) -> [Report; 2] {
         ],
         ..BrokerConfig::default()
     });
-    let proxy =
-        FaultProxy::start_disarmed(broker.port, plan(config.seed, config.mean_fault_interval));
+    let proxy = Arc::new(FaultProxy::start_disarmed(
+        broker.port,
+        plan(config.seed, config.mean_fault_interval),
+    ));
     let received: Arc<Mutex<Received>> = Arc::default();
     let tag = format!("{}-v{}-{}", config.transport, config.version, config.seed);
     let pair = clients::connect(config, &proxy.url(), &tag, received.clone());
@@ -243,19 +253,8 @@ pub fn run(config: &Config) -> [Report; 2] {
         // Mid-run: after about a third of the expected publishing time.
         Duration::from_millis(config.messages.min(20_000) / 2)
     });
-    let timeline: Arc<Mutex<Vec<(u64, Duration)>>> = Arc::default();
-    let publishing = std::thread::spawn({
-        let pair = pair.clone();
-        let messages = config.messages;
-        let timeline = timeline.clone();
-        move || {
-            pair.publish_all(messages, |n| {
-                if n % MARK_EVERY == 0 {
-                    timeline.lock().expect("lock").push((n, started.elapsed()));
-                }
-            })
-        }
-    });
+    let timeline: Timeline = Arc::default();
+    let publishing = spawn_publisher(&pair, config, &proxy, (started, &timeline));
     let mut broker_killed = None;
     if let Some(after) = killer {
         std::thread::sleep(after);
@@ -327,6 +326,41 @@ pub fn run(config: &Config) -> [Report; 2] {
     reports
 }
 
+/// Publishes the run's messages on a thread of its own, marking the timeline every
+/// [`MARK_EVERY`] messages and keeping pace with the faults (see [`keep_pace`]).
+fn spawn_publisher(
+    pair: &clients::Pair,
+    config: &Config,
+    proxy: &Arc<FaultProxy>,
+    (started, timeline): (Instant, &Timeline),
+) -> std::thread::JoinHandle<Result<(), transport_core::Error>> {
+    let pair = pair.clone();
+    let messages = config.messages;
+    let timeline = timeline.clone();
+    let proxy = proxy.clone();
+    let (min_faults, give_up) = (config.min_faults, config.timeout);
+    std::thread::spawn(move || {
+        pair.publish_all(messages, |n| {
+            if n % MARK_EVERY == 0 {
+                timeline.lock().expect("lock").push((n, started.elapsed()));
+            }
+            if n % MARK_EVERY == 0 || n + 1 == messages {
+                keep_pace(&proxy, min_faults, (n + 1, messages), started + give_up);
+            }
+        })
+    })
+}
+
+/// Waits, before message `n` of `messages` is published, until the proxy has injected its
+/// share of `min_faults` (`min_faults × n / messages`, rounded up: all of them before the
+/// last message), or until `deadline`.
+fn keep_pace(proxy: &FaultProxy, min_faults: usize, (n, messages): (u64, u64), deadline: Instant) {
+    let share = (min_faults as u64 * n).div_ceil(messages.max(1));
+    while (proxy.faults() as u64) < share && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// The short seeded run of `scripts/chaos.sh --quick` and of the test suite: ≥ 100 faults in
 /// well under 30 s.
 pub fn quick(transport: Transport, version: u8, seed: u64) -> Config {
@@ -336,6 +370,7 @@ pub fn quick(transport: Transport, version: u8, seed: u64) -> Config {
         messages: 4_000,
         seed,
         mean_fault_interval: Duration::from_millis(60),
+        min_faults: 100,
         kill_broker: false,
         timeout: Duration::from_secs(60),
     }

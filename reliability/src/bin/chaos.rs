@@ -38,6 +38,7 @@ fn main() {
                     messages: 100_000,
                     seed: seed + index,
                     mean_fault_interval: Duration::from_millis(200),
+                    min_faults: 0,
                     kill_broker: true,
                     timeout: Duration::from_secs(300),
                 }
