@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) backlog: Arc<driver::Backlog>,
     pub(crate) clock: StdClock,
     pub(crate) config: Endpoint,
+    /// See [`Builder::write_gathering`].
+    pub(crate) gather: std::time::Duration,
 }
 
 pub(crate) struct Inner {
@@ -84,6 +86,7 @@ impl Client {
     pub fn builder(address: &str) -> Builder {
         Builder {
             settings: Settings::new(address),
+            gather: crate::connection::GATHER,
         }
     }
 

@@ -6,10 +6,12 @@
 //! queued meanwhile) with no hand-off and no thread wake-up; only one thread writes at a time
 //! and it takes everything queued in one write. The driver thread never blocks in a write — a
 //! reader blocked in a write while the broker is blocked writing to us would deadlock — so it
-//! writes only what the socket takes at once (plain TCP on Linux) and wakes the connection's
-//! writer thread for the rest, which also finishes the outbox on close.
+//! writes only what the socket takes at once (plain TCP on Linux) and leaves the rest to the
+//! connection's writer thread, which also finishes the outbox on close and writes for the
+//! links that cannot write without blocking (TLS, WebSocket). Under load the driver thread
+//! gathers its bytes for a short while ([`GATHER`] by default) and writes them in one go.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,12 +23,17 @@ use transport_core::Error;
 use transport_core::outbox::recycle;
 pub(crate) use transport_core::outbox::OUTBOX_LIMIT;
 
-/// How soon after its last own write the driver thread counts its connection as busy and
-/// hands its bytes to the writer thread instead: under load, acknowledgements then gather in
-/// the outbox while the writer wakes and leave in one write (measured on the end-to-end
-/// benchmark: writing each at once doubled the system calls of both peers and cost ~1.5× the
-/// CPU); at a lower rate each is written at once, without a wake-up.
-const BUSY: Duration = Duration::from_micros(100);
+/// The default of how long after its last own write the driver thread counts its connection
+/// as busy and leaves new bytes queued (`Builder::write_gathering`; [`Outbox::hand_off_unless_idle`]): under load, acknowledgements
+/// gather and leave in one write about this long after the one before, without a thread
+/// wake-up; at a lower rate each is written at once. Measured on the end-to-end benchmark
+/// (QoS 1, 64 B, 50,000 messages, `e2e --child ours`): writing each at once cost ~1.5× the
+/// CPU (on loopback a send also pays for the receiver's side); handing busy bytes to the
+/// writer thread as before cost a wake-up and two context switches a batch (0.7 s CPU);
+/// this window 0.27–0.30 s at a higher rate. 100 µs batched more but slowed the rate by half
+/// (the acknowledgements and the publishes they release wait, and MQTT 3.1.1 windows are
+/// 20 messages); 10 µs ran unevenly.
+pub(crate) const GATHER: Duration = Duration::from_micros(25);
 
 /// The most the driver thread leaves queued while the message handlers run (see
 /// [`Outbox::hand_off_unless_idle`]): far below [`OUTBOX_LIMIT`], so a handler's `publish`
@@ -115,6 +122,10 @@ pub(crate) struct Outbox {
     wake: Condvar,
     link: Arc<Link>,
     backlog: Arc<Backlog>,
+    /// The driver thread left its bytes queued for after its next read.
+    deferred: AtomicBool,
+    /// How long the driver thread gathers its bytes on a busy connection (zero: never).
+    gather: Duration,
 }
 
 impl Outbox {
@@ -137,33 +148,47 @@ impl Outbox {
     /// For bytes the driver thread queued, which it must not block writing (a reader blocked
     /// in a write while the broker is blocked writing to us would deadlock): true when the
     /// driver should write them itself with [`Self::write_without_blocking`] after the message
-    /// handlers — an idle connection on a link that can (the writer thread's wake-up costs two
-    /// system calls and two context switches), with at most [`DEFER_LIMIT`] bytes queued (more
-    /// are written at once); otherwise wakes the writer thread for them and returns false. A
-    /// [`BUSY`] connection, and links that cannot write without blocking (TLS, WebSocket), use
-    /// the writer thread.
+    /// handlers — on a link that can, when it last wrote at least `gather` ago, with at most
+    /// [`DEFER_LIMIT`] bytes queued (more are written at once). A busy connection leaves them
+    /// queued ([`Self::deferred_for`]): the driver reads with a timeout of at most `gather`
+    /// meanwhile and calls this again after the read, when the bytes leave in one write with
+    /// those queued since. Links that cannot write without blocking (TLS, WebSocket) wake the
+    /// writer thread and return false.
     pub(crate) fn hand_off_unless_idle(&self) -> bool {
-        if self.link.writes_without_blocking() {
-            let now = std::time::Instant::now();
-            let mut st = lock(&self.state);
-            let busy = st
-                .driver_wrote
-                .is_some_and(|t| now.duration_since(t) < BUSY);
-            if !busy {
-                st.driver_wrote = Some(now);
-                if st.queue.len() <= DEFER_LIMIT {
-                    return true;
-                }
-                // Queued publishes that acknowledgements released can be large: written now,
-                // so that a handler's publish never waits for room behind bytes that only this
-                // thread, busy in the handler, would write.
-                drop(st);
-                self.write_queued(false);
-                return false;
-            }
+        if !self.link.writes_without_blocking() {
+            self.wake_writer();
+            return false;
         }
-        self.wake_writer();
-        false
+        let now = std::time::Instant::now();
+        let mut st = lock(&self.state);
+        if st.queue.len() > DEFER_LIMIT {
+            // Queued publishes that acknowledgements released can be large: written now,
+            // so that a handler's publish never waits for room behind bytes that only this
+            // thread, busy in the handler, would write.
+            drop(st);
+            self.deferred.store(false, Ordering::Relaxed);
+            self.write_queued(false);
+            return false;
+        }
+        if st.queue.is_empty() {
+            // Another thread wrote them meanwhile.
+            self.deferred.store(false, Ordering::Relaxed);
+            return false;
+        }
+        let busy = st
+            .driver_wrote
+            .is_some_and(|t| now.duration_since(t) < self.gather);
+        if !busy {
+            st.driver_wrote = Some(now);
+        }
+        self.deferred.store(busy, Ordering::Relaxed);
+        !busy
+    }
+
+    /// While bytes the driver thread queued wait for its next read (see
+    /// [`Self::hand_off_unless_idle`]): the most they wait.
+    pub(crate) fn deferred_for(&self) -> Option<Duration> {
+        self.deferred.load(Ordering::Relaxed).then_some(self.gather)
     }
 
     /// Writes what the socket takes at once of what is queued, and leaves the rest to the
@@ -291,7 +316,7 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(link: Link, backlog: Arc<Backlog>) -> Result<Self, Error> {
+    pub(crate) fn new(link: Link, backlog: Arc<Backlog>, gather: Duration) -> Result<Self, Error> {
         let link = Arc::new(link);
         backlog.reset();
         let outbox = Arc::new(Outbox {
@@ -299,6 +324,8 @@ impl Connection {
             wake: Condvar::new(),
             link: link.clone(),
             backlog,
+            deferred: AtomicBool::new(false),
+            gather,
         });
         let for_writer = outbox.clone();
         let writer_thread = std::thread::Builder::new()
@@ -345,6 +372,59 @@ mod tests {
 
     use super::*;
 
+    /// On a busy connection the driver thread's bytes wait: a round within [`GATHER`] of its
+    /// last write leaves them queued, and the first round after the window writes them
+    /// together with what was queued since.
+    #[test]
+    fn a_busy_driver_gathers_its_bytes_until_the_window_has_passed() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (mut peer, _) = listener.accept().expect("accept");
+        let link = Link::Plain(client, AtomicU64::new(0));
+        let conn = Connection::new(link, Arc::new(Backlog::default()), GATHER).expect("connection");
+        let outbox = &conn.outbox;
+        let queued = || lock(&outbox.state).queue.clone();
+        let mut expected = Vec::new();
+        let mut gathered = 0;
+        // The writer thread, once asleep, is woken only to close.
+        while !lock(&outbox.state).writer_asleep {
+            std::thread::yield_now();
+        }
+        // A thread preempted for longer than the window sees it pass: tried a few times.
+        for round in 0..20u8 {
+            std::thread::sleep(GATHER);
+            outbox.push(&[round, 1]);
+            expected.extend([round, 1]);
+            if outbox.hand_off_unless_idle() {
+                outbox.write_without_blocking();
+            }
+            outbox.push(&[round, 2]);
+            outbox.push(&[round, 3]);
+            expected.extend([round, 2, round, 3]);
+            if outbox.hand_off_unless_idle() {
+                outbox.write_without_blocking();
+                continue;
+            }
+            assert!(outbox.deferred_for().is_some());
+            assert_eq!(queued(), [round, 2, round, 3]);
+            gathered += 1;
+            std::thread::sleep(GATHER);
+            assert!(outbox.hand_off_unless_idle(), "the window has passed");
+            outbox.write_without_blocking();
+            assert!(queued().is_empty() && outbox.deferred_for().is_none());
+        }
+        assert!(
+            gathered > 0,
+            "never busy: the test did not exercise gathering"
+        );
+        let mut received = vec![0u8; expected.len()];
+        peer.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        peer.read_exact(&mut received).expect("read");
+        assert_eq!(received, expected);
+        conn.close();
+    }
+
     /// The driver's own write never blocks: with the peer not reading, what the socket does not
     /// take goes to the writer thread, ahead of what is queued after it, and every byte
     /// arrives once and in order when the peer reads.
@@ -354,7 +434,7 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         let (mut peer, _) = listener.accept().expect("accept");
         let link = Link::Plain(client, AtomicU64::new(0));
-        let conn = Connection::new(link, Arc::new(Backlog::default())).expect("connection");
+        let conn = Connection::new(link, Arc::new(Backlog::default()), GATHER).expect("connection");
         // Far more than the socket buffers hold, then small pieces queued behind it.
         let data: Vec<u8> = (0..(8u32 << 20) + 1000).map(|i| (i % 251) as u8).collect();
         let (first, rest) = data.split_at(8 << 20);
@@ -363,15 +443,22 @@ mod tests {
         let rest = rest.to_vec();
         let first = first.to_vec();
         let queue = std::thread::spawn(move || {
-            let driver_write = |bytes: &[u8]| {
-                outbox.push(bytes);
+            let driver_round = || {
                 if outbox.hand_off_unless_idle() {
                     outbox.write_without_blocking();
                 }
             };
-            driver_write(&first);
+            outbox.push(&first);
+            driver_round();
             for piece in rest.chunks(10) {
-                driver_write(piece);
+                outbox.push(piece);
+                driver_round();
+            }
+            // What the driver does after its next read (none comes here): the bytes left for
+            // the busy window go once it has passed.
+            while outbox.deferred_for().is_some() {
+                std::thread::sleep(GATHER);
+                driver_round();
             }
             let _ = done_tx.send(());
         });

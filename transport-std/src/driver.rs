@@ -1,6 +1,6 @@
 //! The driver: opens connections, reads, feeds the engine, queues what it asks to write, and
 //! routes events. Runs on the thread of `run()` or the background thread. No lock is held
-//! during socket I/O, and the driver thread never writes itself (see [`crate::connection`]).
+//! during socket I/O, and the driver thread never blocks in a write (see [`crate::connection`]).
 
 use std::io::ErrorKind;
 use std::sync::mpsc::SyncSender;
@@ -64,10 +64,13 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     }
     let mut written = None;
     if let Some(conn) = &inner.conn {
+        let on_driver = inner.driver_thread == Some(std::thread::current().id());
         if !inner.wire.is_empty() {
-            let on_driver = inner.driver_thread == Some(std::thread::current().id());
             written = Some((conn.outbox.clone(), on_driver));
             conn.send(&inner.wire);
+        } else if on_driver && conn.outbox.deferred_for().is_some() {
+            // What an earlier round left for after this read.
+            written = Some((conn.outbox.clone(), true));
         }
     }
     transport_core::outbox::recycle(&mut inner.wire);
@@ -199,7 +202,7 @@ fn connect(shared: &Shared) {
         shared.config.connect_timeout,
         &shared.config.ws_headers,
     )
-    .and_then(|link| Connection::new(link, shared.backlog.clone()));
+    .and_then(|link| Connection::new(link, shared.backlog.clone(), shared.gather));
     let mut inner = lock(&shared.inner);
     let now = shared.clock.now();
     match opened {
@@ -222,21 +225,27 @@ fn connect(shared: &Shared) {
 
 /// One read with the engine's next deadline as timeout, then the engine's reaction.
 fn read(shared: &Shared, link: &Arc<Link>, buf: &mut [u8]) {
-    let timeout = {
+    let (timeout, deferred) = {
         let inner = lock(&shared.inner);
-        inner.engine.poll_timeout().map(|at| {
+        let timeout = inner.engine.poll_timeout().map(|at| {
             shared
                 .clock
                 .to_std(at)
                 .saturating_duration_since(std::time::Instant::now())
-        })
+        });
+        let deferred = inner.conn.as_ref().and_then(|c| c.outbox.deferred_for());
+        (timeout, deferred)
     };
-    let _ = link.set_read_timeout(
-        timeout
-            .unwrap_or(Duration::from_secs(1))
-            .min(Duration::from_secs(1)),
-    );
-    let result = link.read(buf);
+    let timeout = timeout
+        .unwrap_or(Duration::from_secs(1))
+        .min(Duration::from_secs(1));
+    let result = if deferred.is_some_and(|most| !link.wait_readable(timeout.min(most))) {
+        // Bytes wait for the busy window to pass (see `Outbox::hand_off_unless_idle`).
+        Err(ErrorKind::TimedOut.into())
+    } else {
+        let _ = link.set_read_timeout(timeout);
+        link.read(buf)
+    };
     let mut inner = lock(&shared.inner);
     let current = inner
         .conn

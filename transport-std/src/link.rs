@@ -231,6 +231,26 @@ impl Link {
         cfg!(any(target_os = "linux", target_os = "android")) && matches!(self, Self::Plain(..))
     }
 
+    /// Waits at most `timeout` (to the microsecond, unlike a socket's read timeout, which
+    /// counts in kernel ticks of up to 10 ms) for bytes from the broker: false when none came.
+    /// Plain TCP on Linux (the links that [`Self::writes_without_blocking`]); elsewhere true
+    /// at once, the read then waiting with the socket's timeout.
+    pub(crate) fn wait_readable(&self, timeout: Duration) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Self::Plain(s, _) = self {
+            use rustix::event::{poll, PollFd, PollFlags, Timespec};
+            let mut fds = [PollFd::new(s, PollFlags::IN)];
+            let timeout = Timespec {
+                tv_sec: 0,
+                tv_nsec: i64::from(timeout.min(Duration::from_millis(999)).subsec_nanos()),
+            };
+            // An error (EINTR included) is left to the read that follows.
+            return !matches!(poll(&mut fds, Some(&timeout)), Ok(0));
+        }
+        let _ = timeout;
+        true
+    }
+
     /// Writes as much of `data` as the socket takes at once, without blocking: the count,
     /// 0 when the socket's buffer is full (or the link cannot write without blocking, see
     /// [`Self::writes_without_blocking`]).

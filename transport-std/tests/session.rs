@@ -321,3 +321,80 @@ fn qos0_publishing_blocks_on_a_slow_network_instead_of_buffering_without_bound()
     assert!(first < 100_000, "{first} messages of 64 KiB accepted");
     c.abort();
 }
+
+/// Under load the driver gathers its acknowledgements for a moment and writes them together;
+/// none may stay behind when the input stops. A persistent subscriber that gathers for 20 ms
+/// (so that the last acknowledgements of a burst surely wait) takes a burst and, a moment
+/// later, its process "crashes" (`abort`: whatever is still queued is dropped); the next
+/// process resumes the session and the broker has nothing to send again, so every PUBACK,
+/// the last ones included, had reached it.
+#[test]
+fn every_acknowledgement_of_a_burst_reaches_the_broker_the_last_ones_too() {
+    const BURST: usize = 300;
+    let broker = Broker::start(BrokerConfig {
+        extra: vec!["max_queued_messages 0".into()],
+        ..BrokerConfig::default()
+    });
+    let subscriber = || {
+        Client::builder(&broker.url())
+            .client_id("burst-sub")
+            .clean_session(false)
+            .write_gathering(Duration::from_millis(20))
+            .build()
+            .expect("build")
+    };
+    let (got, handler) = collector();
+    let handler = std::sync::Arc::new(handler);
+    let first = subscriber();
+    let h = handler.clone();
+    let token = first
+        .subscribe("burst/#", QoS::AtLeastOnce, move |m| h(m))
+        .expect("subscribe");
+    first.connect().expect("connect");
+    token.wait(T).expect("suback");
+    let publisher = Client::builder(&broker.url())
+        .client_id("burst-pub")
+        .build()
+        .expect("build");
+    publisher.connect().expect("connect");
+    for i in 0..BURST {
+        publisher
+            .publish(&format!("burst/{i}"), "x", QoS::AtLeastOnce)
+            .expect("publish");
+    }
+    assert!(
+        wait_until(T, || got.lock().expect("lock").len() >= BURST),
+        "burst delivered"
+    );
+    // Far longer than the driver gathers, far shorter than the keep-alive (whose PINGREQ
+    // would carry anything left queued).
+    std::thread::sleep(Duration::from_millis(300));
+    first.abort();
+    drop(first);
+    let second = subscriber();
+    second.on_message(move |m| handler(m));
+    second.connect().expect("connect");
+    // Anything sent again on the resumed session comes before this marker.
+    publisher
+        .publish("burst/marker", "end", QoS::AtLeastOnce)
+        .expect("publish")
+        .wait(T)
+        .expect("ack");
+    assert!(
+        wait_until(T, || got.lock().expect("lock").len() > BURST),
+        "marker delivered to the resumed session"
+    );
+    let topics: Vec<String> = got
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|m| m.topic().to_string())
+        .collect();
+    let unique: BTreeSet<&String> = topics.iter().collect();
+    assert_eq!(
+        topics.len() - unique.len(),
+        0,
+        "messages sent again to the resumed session: their PUBACK never left"
+    );
+    assert_eq!(topics.last().map(String::as_str), Some("burst/marker"));
+}
