@@ -162,6 +162,87 @@ fn reconnects_after_a_cut_and_receives_what_was_published_meanwhile() {
     });
 }
 
+/// Under load the driver gathers its writes for a moment; none may stay behind when the
+/// input stops. A persistent subscriber that gathers for 20 ms (so that the last
+/// acknowledgements of a burst surely wait) takes a burst; a moment later its connection is
+/// cut and it resumes the session: the broker sends nothing again before the marker that
+/// follows, so every PUBACK, the last ones included, had reached it.
+#[test]
+fn every_acknowledgement_of_a_burst_reaches_the_broker_the_last_ones_too() {
+    const BURST: usize = 300;
+    let broker = Broker::start(BrokerConfig {
+        extra: vec!["max_queued_messages 0".into()],
+        ..BrokerConfig::default()
+    });
+    let proxy = Proxy::start(broker.port);
+    smol::block_on(async {
+        let sub = Client::builder(&proxy.url())
+            .client_id("async-burst")
+            .clean_session(false)
+            .reconnect(fast())
+            .write_gathering(Duration::from_millis(20))
+            .build()
+            .expect("build");
+        let (token, messages) = sub
+            .subscribe_channel("burst/#", QoS::AtLeastOnce, BURST * 2)
+            .expect("subscribe");
+        sub.connect().await.expect("connect");
+        token.wait(T).await.expect("suback");
+        let publisher = Client::builder(&broker.url())
+            .client_id("async-burst-pub")
+            .build()
+            .expect("build");
+        publisher.connect().await.expect("connect");
+        for i in 0..BURST {
+            publisher
+                .publish(&format!("burst/{i}"), "x", QoS::AtLeastOnce)
+                .await
+                .expect("publish");
+        }
+        let next = || async {
+            smol::future::or(async { messages.recv().await.ok() }, async {
+                smol::Timer::after(T).await;
+                None
+            })
+            .await
+            .expect("message")
+            .topic()
+            .to_string()
+        };
+        let mut topics = Vec::new();
+        while topics.len() < BURST {
+            topics.push(next().await);
+        }
+        // Far longer than the driver gathers, far shorter than the keep-alive (whose PINGREQ
+        // would carry anything left queued).
+        smol::Timer::after(Duration::from_millis(300)).await;
+        proxy.cut();
+        // Anything sent again on the resumed session comes before this marker.
+        publisher
+            .publish("burst/marker", "end", QoS::AtLeastOnce)
+            .await
+            .expect("publish")
+            .wait(T)
+            .await
+            .expect("ack");
+        loop {
+            let topic = next().await;
+            let marker = topic == "burst/marker";
+            topics.push(topic);
+            if marker {
+                break;
+            }
+        }
+        let unique: BTreeSet<&String> = topics.iter().collect();
+        assert_eq!(
+            topics.len() - unique.len(),
+            0,
+            "messages sent again to the resumed session: their PUBACK never left"
+        );
+        assert_eq!(topics.len(), BURST + 1);
+    });
+}
+
 #[test]
 fn wrong_password_is_a_typed_refusal() {
     let broker = Broker::start(BrokerConfig {

@@ -2,7 +2,6 @@
 //! checked when it is built.
 
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
 use transport_core::{Error, Settings, Status};
 
@@ -26,24 +25,10 @@ use crate::router::Router;
 #[derive(Debug)]
 pub struct Builder {
     pub(crate) settings: Settings,
-    pub(crate) gather: Duration,
 }
 
 impl Builder {
     transport_core::forward_setters!();
-
-    /// How long, under load, the connection's reading thread gathers what it has to send
-    /// (acknowledgements, and publishes they release from the in-flight window) before it
-    /// writes them in one system call: bytes produced within this window after its last write
-    /// wait for the window to pass or for the next bytes from the broker. Default 25 µs,
-    /// which on the end-to-end benchmark halved the client's CPU per QoS 1 message (see the
-    /// README); `Duration::ZERO` writes each at once. Plain TCP on Linux; TLS and WebSocket
-    /// connections gather in their writer thread instead.
-    #[must_use]
-    pub fn write_gathering(mut self, window: Duration) -> Self {
-        self.gather = window;
-        self
-    }
 
     /// Validates the settings and creates the client (nothing is connected yet).
     pub fn build(self) -> Result<Client, Error> {
@@ -67,7 +52,6 @@ impl Builder {
             backlog: Arc::default(),
             clock: resolved.clock,
             config: resolved.endpoint,
-            gather: self.gather,
         };
         Ok(Client {
             shared: Arc::new(shared),

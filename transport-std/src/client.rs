@@ -24,8 +24,6 @@ pub(crate) struct Shared {
     pub(crate) backlog: Arc<driver::Backlog>,
     pub(crate) clock: StdClock,
     pub(crate) config: Endpoint,
-    /// See [`Builder::write_gathering`].
-    pub(crate) gather: std::time::Duration,
 }
 
 pub(crate) struct Inner {
@@ -86,7 +84,6 @@ impl Client {
     pub fn builder(address: &str) -> Builder {
         Builder {
             settings: Settings::new(address),
-            gather: crate::connection::GATHER,
         }
     }
 

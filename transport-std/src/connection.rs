@@ -24,15 +24,15 @@ use transport_core::outbox::recycle;
 pub(crate) use transport_core::outbox::OUTBOX_LIMIT;
 
 /// The default of how long after its last own write the driver thread counts its connection
-/// as busy and leaves new bytes queued (`Builder::write_gathering`; [`Outbox::hand_off_unless_idle`]): under load, acknowledgements
-/// gather and leave in one write about this long after the one before, without a thread
-/// wake-up; at a lower rate each is written at once. Measured on the end-to-end benchmark
-/// (QoS 1, 64 B, 50,000 messages, `e2e --child ours`): writing each at once cost ~1.5× the
-/// CPU (on loopback a send also pays for the receiver's side); handing busy bytes to the
-/// writer thread as before cost a wake-up and two context switches a batch (0.7 s CPU);
-/// this window 0.27–0.30 s at a higher rate. 100 µs batched more but slowed the rate by half
-/// (the acknowledgements and the publishes they release wait, and MQTT 3.1.1 windows are
-/// 20 messages); 10 µs ran unevenly.
+/// as busy and leaves new bytes queued (`Builder::write_gathering`,
+/// [`Outbox::hand_off_unless_idle`]): under load, acknowledgements gather and leave in one
+/// write about this long after the one before, without a thread wake-up; at a lower rate each
+/// is written at once. Measured on the end-to-end benchmark (QoS 1, 64 B, 50,000 messages,
+/// `e2e --child ours`): handing busy bytes to the writer thread, as before, cost a wake-up and
+/// two context switches a batch (0.7 s CPU); writing each at once ~1.5× that (on loopback a
+/// send also pays for the receiver's side); this window 0.27–0.30 s at a higher rate. 100 µs
+/// gathered more but halved the rate (acknowledgements, and the publishes they release, wait,
+/// and MQTT 3.1.1 windows are 20 messages); 10 µs ran unevenly.
 pub(crate) const GATHER: Duration = Duration::from_micros(25);
 
 /// The most the driver thread leaves queued while the message handlers run (see

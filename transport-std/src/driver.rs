@@ -202,7 +202,13 @@ fn connect(shared: &Shared) {
         shared.config.connect_timeout,
         &shared.config.ws_headers,
     )
-    .and_then(|link| Connection::new(link, shared.backlog.clone(), shared.gather));
+    .and_then(|link| {
+        let gather = shared
+            .config
+            .write_gathering
+            .unwrap_or(crate::connection::GATHER);
+        Connection::new(link, shared.backlog.clone(), gather)
+    });
     let mut inner = lock(&shared.inner);
     let now = shared.clock.now();
     match opened {
