@@ -2,16 +2,20 @@
 //!
 //! Bytes the engine produces go into an ordered outbox (under the engine lock, so the wire
 //! order is the engine's order). Whoever produced them then writes the outbox *after*
-//! releasing the engine lock: the application's thread writes its own publishes (and anything
-//! queued meanwhile) with no hand-off and no thread wake-up; only one thread writes at a time
-//! and it takes everything queued in one write. The driver thread never blocks in a write — a
-//! reader blocked in a write while the broker is blocked writing to us would deadlock — so it
-//! writes only what the socket takes at once (plain TCP on Linux) and leaves the rest to the
-//! connection's writer thread, which also finishes the outbox on close and writes for the
-//! links that cannot write without blocking (TLS, WebSocket). Under load the driver thread
-//! gathers its bytes for a short while ([`GATHER`] by default) and writes them in one go.
+//! releasing the engine lock; only one thread writes at a time and it takes everything
+//! queued in one write. The driver thread never blocks in a write — a reader blocked in a
+//! write while the broker is blocked writing to us would deadlock — so it writes only what the
+//! socket takes at once (plain TCP on Linux) and leaves the rest to the connection's writer
+//! thread, which also finishes the outbox on close and writes for the links that cannot write
+//! without blocking (TLS, WebSocket).
+//!
+//! Under load, writes gather: within the gathering window after a write ([`GATHER`] by
+//! default), the driver thread leaves its bytes queued and writes them when the window has
+//! passed (waiting for input meanwhile), and an application thread leaves its publishes to
+//! the writer thread, woken once a batch. At a lower rate each is written at once by the
+//! thread that produced it, with no hand-off and no wake-up.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -110,8 +114,6 @@ struct OutboxState {
     phase: Phase,
     /// The writer thread sleeps on `wake` (a notification costs a system call: only then).
     writer_asleep: bool,
-    /// When the driver thread last wrote itself.
-    driver_wrote: Option<std::time::Instant>,
 }
 
 /// The bytes of one connection on their way to the socket.
@@ -126,6 +128,11 @@ pub(crate) struct Outbox {
     deferred: AtomicBool,
     /// How long the driver thread gathers its bytes on a busy connection (zero: never).
     gather: Duration,
+    /// When a write last began (any thread's), in nanoseconds since `epoch`; 0: never.
+    last_write: AtomicU64,
+    epoch: std::time::Instant,
+    /// An application thread asked the writer thread to write (see [`Self::write_pending`]).
+    writer_called: AtomicBool,
 }
 
 impl Outbox {
@@ -139,10 +146,31 @@ impl Outbox {
         st.queue.extend_from_slice(bytes);
     }
 
-    /// Writes what is queued unless another thread is already writing (it takes ours too).
-    /// Blocks while the socket does: that is the backpressure of a blocking client.
+    /// For bytes an application thread queued (its publishes): writes what is queued unless
+    /// another thread is already writing (it takes ours too), blocking while the socket does
+    /// (the backpressure of a blocking client). On a busy connection — a write began less
+    /// than the gathering window ago — the writer thread is woken instead, once for a batch:
+    /// publishes made meanwhile join the queue without a system call, and leave in its one
+    /// write.
     pub(crate) fn write_pending(&self) {
+        if self.busy() {
+            // One wake-up a batch: the writer thread clears the flag before it takes the
+            // queue and before it sleeps, so bytes queued after either are seen.
+            if !self.writer_called.swap(true, Ordering::AcqRel) {
+                let asleep = lock(&self.state).writer_asleep;
+                if asleep {
+                    self.wake.notify_all();
+                }
+            }
+            return;
+        }
         self.write_queued(true);
+    }
+
+    /// True when a write began less than the gathering window ago.
+    fn busy(&self) -> bool {
+        let last = self.last_write.load(Ordering::Relaxed);
+        last != 0 && self.epoch.elapsed().as_nanos() < u128::from(last) + self.gather.as_nanos()
     }
 
     /// For bytes the driver thread queued, which it must not block writing (a reader blocked
@@ -159,8 +187,7 @@ impl Outbox {
             self.wake_writer();
             return false;
         }
-        let now = std::time::Instant::now();
-        let mut st = lock(&self.state);
+        let st = lock(&self.state);
         if st.queue.len() > DEFER_LIMIT {
             // Queued publishes that acknowledgements released can be large: written now,
             // so that a handler's publish never waits for room behind bytes that only this
@@ -175,12 +202,7 @@ impl Outbox {
             self.deferred.store(false, Ordering::Relaxed);
             return false;
         }
-        let busy = st
-            .driver_wrote
-            .is_some_and(|t| now.duration_since(t) < self.gather);
-        if !busy {
-            st.driver_wrote = Some(now);
-        }
+        let busy = self.busy();
         self.deferred.store(busy, Ordering::Relaxed);
         !busy
     }
@@ -206,6 +228,9 @@ impl Outbox {
             return;
         }
         st.writing = true;
+        // Nanoseconds since `epoch`, at least 1 (0: never).
+        let began = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_write.store(began.max(1), Ordering::Relaxed);
         let mut data = std::mem::take(&mut st.spare);
         loop {
             // Everything queued, in one write.
@@ -277,9 +302,10 @@ impl Outbox {
     fn writer_loop(&self) {
         let mut st = lock(&self.state);
         loop {
+            self.writer_called.store(false, Ordering::Release);
             if !st.writing && !st.queue.is_empty() {
                 drop(st);
-                self.write_pending();
+                self.write_queued(true);
                 st = lock(&self.state);
                 continue;
             }
@@ -326,6 +352,9 @@ impl Connection {
             backlog,
             deferred: AtomicBool::new(false),
             gather,
+            last_write: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            writer_called: AtomicBool::new(false),
         });
         let for_writer = outbox.clone();
         let writer_thread = std::thread::Builder::new()

@@ -263,3 +263,37 @@ fn event_stream_and_manual_acks() {
     c.ack(&transport_std::Message::from(message));
     c.disconnect(T).expect("disconnect");
 }
+
+/// Publishes made while the connection is busy are gathered for the writer thread, woken once
+/// a batch; the last of a burst must still leave at once, with nothing after it to carry it.
+/// The publisher gathers for 20 ms, so that the burst surely falls in the window.
+#[test]
+fn the_last_publishes_of_a_gathered_burst_leave_without_waiting_for_more() {
+    const BURST: usize = 50;
+    let broker = Broker::start(BrokerConfig::default());
+    let sub = client(&broker, "gather-sub", ProtocolVersion::V311);
+    let (got, handler) = collector();
+    let token = sub
+        .subscribe("gather/#", QoS::AtMostOnce, handler)
+        .expect("subscribe");
+    sub.connect().expect("connect");
+    token.wait(T).expect("suback");
+    let publisher = Client::builder(&broker.url())
+        .client_id("gather-pub")
+        .write_gathering(Duration::from_millis(20))
+        .build()
+        .expect("build");
+    publisher.connect().expect("connect");
+    for i in 0..BURST {
+        publisher
+            .publish(&format!("gather/{i}"), "x", QoS::AtMostOnce)
+            .expect("publish");
+    }
+    // Far shorter than the keep-alive, whose PINGREQ would carry anything left queued.
+    assert!(
+        wait_until(Duration::from_secs(5), || got.lock().expect("lock").len()
+            >= BURST),
+        "received {} of {BURST}",
+        got.lock().expect("lock").len()
+    );
+}
