@@ -182,6 +182,9 @@ pub fn build(conn: &Connection, url: Option<&Url>) -> Result<(Client, String), F
     if let Some(id) = &conn.id {
         builder = builder.client_id(id);
     }
+    if let Some(us) = conn.write_gathering {
+        builder = builder.write_gathering(Duration::from_micros(us));
+    }
     if address.websocket.is_some() {
         builder = websocket(builder, conn)?;
     }
