@@ -171,7 +171,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
     let mut stream: Option<BoxStream> = None;
     let mut alarm = Alarm::new();
     let mut writing = Vec::new();
-    let mut gathering = Gathering::default();
+    let mut last_write = None;
     loop {
         let step = next_step(shared, &lock(&shared.inner));
         match step {
@@ -187,7 +187,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
             }
             Step::Connect => {
                 stream = connect(shared).await;
-                gathering.last_write = None;
+                last_write = None;
             }
             Step::Wait(until) => {
                 if !lock(&shared.inner).stopping {
@@ -206,7 +206,7 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), Error> {
             Step::Session => {
                 let result = match stream.as_mut() {
                     Some(s) => {
-                        session_step(shared, s, &mut alarm, &mut writing, &mut gathering).await
+                        session_step(shared, s, &mut alarm, &mut writing, &mut last_write).await
                     }
                     None => Err(io::Error::new(ErrorKind::NotConnected, "no stream")),
                 };
@@ -255,17 +255,6 @@ enum Woke {
 /// later than a `poll` timeout, and a wake-up costs the reactor more system calls.
 const GATHER: Duration = Duration::from_micros(75);
 
-/// What the driver keeps to decide whether to gather its writes (see [`GATHER`]).
-#[derive(Default)]
-struct Gathering {
-    /// When the driver last wrote.
-    last_write: Option<std::time::Instant>,
-    /// The engine's count of received packets at the last step.
-    packets_seen: u64,
-    /// How busy the input is: the driver gathers only while it is.
-    load: transport_core::outbox::Load,
-}
-
 /// Writes the outbox — unless the connection is busy (see [`GATHER`]) — then waits for
 /// input, a command, the engine's deadline or the end of the gathering window.
 async fn session_step(
@@ -273,21 +262,15 @@ async fn session_step(
     stream: &mut BoxStream,
     alarm: &mut Alarm,
     writing: &mut Vec<u8>,
-    gathering: &mut Gathering,
+    last_write: &mut Option<std::time::Instant>,
 ) -> io::Result<()> {
     // The outbox is swapped with the driver's own buffer: one write of everything queued,
     // and neither buffer is allocated again while the connection is busy.
     let gather = shared.config.write_gathering.unwrap_or(GATHER);
     let now = std::time::Instant::now();
-    let busy = gathering
-        .last_write
-        .is_some_and(|t| now.duration_since(t) < gather);
+    let busy = last_write.is_some_and(|t| now.duration_since(t) < gather);
     let (deadline, over_limit, deferred) = {
         let mut inner = lock(&shared.inner);
-        let received = inner.engine.packets_received();
-        let packets = received.wrapping_sub(gathering.packets_seen);
-        gathering.packets_seen = received;
-        let busy = gathering.load.note(packets, now, gather) && busy;
         let over_limit = inner.outbox.len() > crate::client::OUTBOX_LIMIT;
         let deferred = busy && !over_limit && !inner.outbox.is_empty();
         if !deferred {
@@ -296,7 +279,7 @@ async fn session_step(
         (inner.engine.poll_timeout(), over_limit, deferred)
     };
     if !writing.is_empty() {
-        gathering.last_write = Some(now);
+        *last_write = Some(now);
         let result = stream.write_all(writing).await;
         transport_core::outbox::recycle(writing);
         result?;
@@ -312,7 +295,7 @@ async fn session_step(
         |d| shared.clock.to_std(d),
     );
     if deferred {
-        if let Some(t) = gathering.last_write {
+        if let Some(t) = *last_write {
             until = until.min(t + gather);
         }
     }

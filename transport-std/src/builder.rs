@@ -44,7 +44,6 @@ impl Builder {
             events_tx: None,
             waiters: 0,
             wire: Vec::new(),
-            packets_seen: 0,
         };
         let shared = Shared {
             inner: Mutex::new(inner),

@@ -41,8 +41,6 @@ pub(crate) struct Inner {
     /// The engine's bytes between `poll_transmit` and the outbox (they reach the outbox only
     /// after the session is persisted); kept to be reused.
     pub(crate) wire: Vec<u8>,
-    /// The engine's count of received packets at the last drain.
-    pub(crate) packets_seen: u64,
 }
 
 /// Waits (up to `timeout`) for a change signalled on `shared.changed`, counting the waiter so

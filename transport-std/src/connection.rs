@@ -114,8 +114,6 @@ struct OutboxState {
     phase: Phase,
     /// The writer thread sleeps on `wake` (a notification costs a system call: only then).
     writer_asleep: bool,
-    /// How busy the input is: the driver gathers only while it is.
-    load: transport_core::outbox::Load,
 }
 
 /// The bytes of one connection on their way to the socket.
@@ -178,23 +176,18 @@ impl Outbox {
     /// For bytes the driver thread queued, which it must not block writing (a reader blocked
     /// in a write while the broker is blocked writing to us would deadlock): true when the
     /// driver should write them itself with [`Self::write_without_blocking`] after the message
-    /// handlers — on a link that can, when it last wrote at least `gather` ago or its input
-    /// (`packets` received since the last call) is not dense enough for gathering to pay
-    /// ([`transport_core::outbox::Load`]), with at most [`DEFER_LIMIT`] bytes queued (more
-    /// are written at once). A busy connection under load leaves them
+    /// handlers — on a link that can, when it last wrote at least `gather` ago, with at most
+    /// [`DEFER_LIMIT`] bytes queued (more are written at once). A busy connection leaves them
     /// queued ([`Self::deferred_for`]): the driver reads with a timeout of at most `gather`
     /// meanwhile and calls this again after the read, when the bytes leave in one write with
     /// those queued since. Links that cannot write without blocking (TLS, WebSocket) wake the
     /// writer thread and return false.
-    pub(crate) fn hand_off_unless_idle(&self, packets: u64) -> bool {
+    pub(crate) fn hand_off_unless_idle(&self) -> bool {
         if !self.link.writes_without_blocking() {
             self.wake_writer();
             return false;
         }
-        let mut st = lock(&self.state);
-        let dense = st
-            .load
-            .note(packets, std::time::Instant::now(), self.gather);
+        let st = lock(&self.state);
         if st.queue.len() > DEFER_LIMIT {
             // Queued publishes that acknowledgements released can be large: written now,
             // so that a handler's publish never waits for room behind bytes that only this
@@ -209,7 +202,7 @@ impl Outbox {
             self.deferred.store(false, Ordering::Relaxed);
             return false;
         }
-        let busy = dense && self.busy();
+        let busy = self.busy();
         self.deferred.store(busy, Ordering::Relaxed);
         !busy
     }
@@ -426,22 +419,18 @@ mod tests {
         while !lock(&outbox.state).writer_asleep {
             std::thread::yield_now();
         }
-        // A sample's worth of dense input first: the driver gathers only under load.
-        outbox.hand_off_unless_idle(0);
-        std::thread::sleep(transport_core::outbox::LOAD_SAMPLE);
-        outbox.hand_off_unless_idle(1_000);
         // A thread preempted for longer than the window sees it pass: tried a few times.
         for round in 0..20u8 {
             std::thread::sleep(GATHER);
             outbox.push(&[round, 1]);
             expected.extend([round, 1]);
-            if outbox.hand_off_unless_idle(100) {
+            if outbox.hand_off_unless_idle() {
                 outbox.write_without_blocking();
             }
             outbox.push(&[round, 2]);
             outbox.push(&[round, 3]);
             expected.extend([round, 2, round, 3]);
-            if outbox.hand_off_unless_idle(100) {
+            if outbox.hand_off_unless_idle() {
                 outbox.write_without_blocking();
                 continue;
             }
@@ -449,7 +438,7 @@ mod tests {
             assert_eq!(queued(), [round, 2, round, 3]);
             gathered += 1;
             std::thread::sleep(GATHER);
-            assert!(outbox.hand_off_unless_idle(100), "the window has passed");
+            assert!(outbox.hand_off_unless_idle(), "the window has passed");
             outbox.write_without_blocking();
             assert!(queued().is_empty() && outbox.deferred_for().is_none());
         }
@@ -484,7 +473,7 @@ mod tests {
         let first = first.to_vec();
         let queue = std::thread::spawn(move || {
             let driver_round = || {
-                if outbox.hand_off_unless_idle(0) {
+                if outbox.hand_off_unless_idle() {
                     outbox.write_without_blocking();
                 }
             };

@@ -30,17 +30,12 @@ pub(crate) struct Dispatch {
     events_tx: Option<SyncSender<Event>>,
     /// The outbox that received bytes, and whether the driver thread drained them.
     written: Option<(Arc<Outbox>, bool)>,
-    /// Packets the engine received since the last drain.
-    packets: u64,
 }
 
 /// Drains the engine's output: persists the session, queues bytes for the writer, records
 /// completions and connection changes. Called with the lock held.
 pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
     let now = shared.clock.now();
-    let received = inner.engine.packets_received();
-    let packets = received.wrapping_sub(inner.packets_seen);
-    inner.packets_seen = received;
     // `wire` is empty here: every call ends by recycling it.
     inner.engine.poll_transmit(&mut inner.wire);
     let mut events = Vec::new();
@@ -91,7 +86,6 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
         events,
         events_tx: inner.events_tx.clone(),
         written,
-        packets,
     }
 }
 
@@ -99,7 +93,7 @@ pub(crate) fn drain(shared: &Shared, inner: &mut Inner) -> Dispatch {
 /// handlers and the event channel. Called without the lock.
 pub(crate) fn dispatch(shared: &Shared, out: Dispatch) {
     let write_after = match out.written {
-        Some((outbox, true)) => outbox.hand_off_unless_idle(out.packets).then_some(outbox),
+        Some((outbox, true)) => outbox.hand_off_unless_idle().then_some(outbox),
         Some((outbox, false)) => {
             outbox.write_pending();
             None

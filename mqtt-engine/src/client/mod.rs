@@ -128,8 +128,6 @@ pub struct Client<S: Store = MemoryStore> {
     /// The server answered something after CONNACK on this connection (an acknowledgement, a
     /// message, SUBACK, PINGRESP): the connection worked, so losing it resets the backoff.
     pub(crate) progress: bool,
-    /// Packets received and handled, a running count (see [`Client::packets_received`]).
-    pub(crate) packets_received: u64,
     /// The highest QoS of a publish refused for want of room ([`Error::QueueFull`]) since the
     /// last [`Event::PublishReady`]: when such a publish fits again, the event is emitted.
     pub(crate) refused_for_room: Option<QoS>,
@@ -201,7 +199,6 @@ impl<S: Store> Client<S> {
             subscriptions: BTreeMap::new(),
             backoff,
             progress: false,
-            packets_received: 0,
             refused_for_room: None,
         };
         Packet::from(client.connect_packet()).encoded_len(client.options.version)?;
@@ -404,13 +401,6 @@ impl<S: Store> Client<S> {
     /// The connection state.
     pub fn state(&self) -> State {
         self.state
-    }
-
-    /// How many packets the engine has received and handled since it was created, over every
-    /// connection (a running count: a driver can tell how busy the connection is, e.g. to
-    /// decide whether to gather its writes).
-    pub fn packets_received(&self) -> u64 {
-        self.packets_received
     }
 
     /// The options (the client identifier is updated when the server assigns one).
