@@ -36,7 +36,7 @@ fn unacked_heap(version: ProtocolVersion, now: Instant) -> f64 {
     let before = dhat::HeapStats::get().curr_bytes;
     for _ in 0..MESSAGES {
         let publish = mqtt_proto::Publish::new(
-            mqtt_proto::ByteStr::from_static("a/b/c/d"),
+            mqtt_proto::TopicName::new(mqtt_proto::ByteStr::from_static("a/b/c/d")).expect("topic"),
             Bytes::from(vec![0xA5u8; 64]),
         )
         .with_qos(mqtt_proto::QoS::AtLeastOnce);

@@ -3,7 +3,10 @@
 #![allow(clippy::missing_panics_doc)] // fixtures: a setup failure aborts the benchmark
 
 use bytes::BytesMut;
-use mqtt_proto::{Packet, ProtocolVersion, PubResponse, Publish, QoS, Subscribe, Subscription};
+use mqtt_proto::{
+    Packet, ProtocolVersion, PubResponse, Publish, QoS, Subscribe, Subscription, TopicFilter,
+    TopicName,
+};
 
 /// Payload sizes measured.
 pub const PAYLOADS: [usize; 4] = [0, 64, 1024, 64 * 1024];
@@ -13,7 +16,8 @@ pub const TOPIC: &str = "a/b/c/d";
 
 /// Our PUBLISH.
 pub fn publish(size: usize, qos: QoS, v5: bool) -> Packet {
-    let mut p = Publish::new(TOPIC, vec![0xA5; size]).with_qos(qos);
+    let topic = TopicName::new(TOPIC).expect("a valid topic name");
+    let mut p = Publish::new(topic, vec![0xA5; size]).with_qos(qos);
     if qos != QoS::AtMostOnce {
         p.packet_id = Some(42);
     }
@@ -33,7 +37,10 @@ pub fn puback() -> Packet {
 /// Our SUBSCRIBE with 10 filters.
 pub fn subscribe10() -> Packet {
     let filters = (0..10)
-        .map(|i| Subscription::new(format!("sensors/{i}/+/temperature"), QoS::AtLeastOnce))
+        .map(|i| {
+            let filter = TopicFilter::new(format!("sensors/{i}/+/temperature"));
+            Subscription::new(filter.expect("a valid filter"), QoS::AtLeastOnce)
+        })
         .collect();
     Packet::Subscribe(Subscribe::new(7, filters))
 }

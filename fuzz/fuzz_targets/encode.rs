@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use mqtt_proto::{
     decode, ByteStr, Connect, LastWill, Packet, ProtocolVersion, PubResponse, Publish, QoS,
-    ReasonCode, Subscribe, Subscription, Unsubscribe, UserProperty,
+    ReasonCode, Subscribe, Subscription, TopicFilter, TopicName, Unsubscribe, UserProperty,
 };
 
 /// Reads fields from the fuzzer's bytes.
@@ -54,7 +54,9 @@ impl Input<'_> {
 fn packet(input: &mut Input, version: ProtocolVersion) -> Packet {
     match input.byte() % 6 {
         0 => {
-            let mut p = Publish::new(input.text(), input.bytes())
+            // A name the builder refuses becomes the empty one (refused without an alias).
+            let topic = TopicName::new(input.text()).unwrap_or_default();
+            let mut p = Publish::new(topic, input.bytes())
                 .with_qos(input.qos())
                 .with_retain(input.byte() & 1 == 1);
             p.dup = input.byte() & 1 == 1;
@@ -97,7 +99,10 @@ fn packet(input: &mut Input, version: ProtocolVersion) -> Packet {
         1 => {
             let mut subscriptions = Vec::new();
             for _ in 0..input.byte() % 4 {
-                subscriptions.push(Subscription::new(input.text(), input.qos()));
+                // A filter the builder refuses cannot be sent: it is left out.
+                if let Ok(filter) = TopicFilter::new(input.text()) {
+                    subscriptions.push(Subscription::new(filter, input.qos()));
+                }
             }
             Packet::Subscribe(Subscribe::new(input.u16(), subscriptions))
         }

@@ -45,7 +45,11 @@ fuzz_target!(|data: &[u8]| {
                     _ => QoS::ExactlyOnce,
                 };
                 let _ = client.publish(
-                    Publish::new("fuzz/t", vec![op; usize::from(op)]).with_qos(qos),
+                    Publish::new(
+                        "fuzz/t".try_into().expect("topic"),
+                        vec![op; usize::from(op)],
+                    )
+                    .with_qos(qos),
                     t,
                 );
             }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use transport_std::{Message, Subscription};
+use transport_std::{Error, Message, Subscription, TopicFilter};
 
 use crate::args::SubArgs;
 use crate::connect::{build, failure, parse_url, qos, Failure};
@@ -27,8 +27,14 @@ pub fn run(args: &SubArgs) -> Result<(), Failure> {
     });
     let subscriptions = filters
         .iter()
-        .map(|f| Subscription::new(f.as_str(), qos(args.qos)))
-        .collect();
+        .map(|f| {
+            Ok(Subscription::new(
+                TopicFilter::new(f.as_str())?,
+                qos(args.qos),
+            ))
+        })
+        .collect::<Result<Vec<_>, Error>>()
+        .map_err(|e| failure(&e, &target))?;
     let token = client
         .subscribe_many(subscriptions)
         .map_err(|e| failure(&e, &target))?;

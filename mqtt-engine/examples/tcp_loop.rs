@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use mqtt_engine::{Client, Event, Options, Output, State, StdClock};
-use mqtt_proto::{Publish, QoS};
+use mqtt_proto::{Publish, QoS, TopicName};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()
@@ -41,10 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if client.is_connected() && clock.now() >= next_publish && sent < count {
             sent += 1;
-            client.publish(
-                Publish::new("demo/counter", sent.to_string()).with_qos(QoS::AtLeastOnce),
-                clock.now(),
-            )?;
+            let counter = Publish::new(TopicName::new("demo/counter")?, sent.to_string());
+            client.publish(counter.with_qos(QoS::AtLeastOnce), clock.now())?;
             next_publish = clock.now() + Duration::from_secs(1);
         }
         // One door out.

@@ -9,7 +9,7 @@
 //! use std::net::TcpStream;
 //! use std::time::Duration;
 //! use mqtt_engine::{Client, Event, Options, Output, StdClock};
-//! use mqtt_proto::{Publish, QoS};
+//! use mqtt_proto::{Publish, QoS, TopicName};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let clock = StdClock::new();
@@ -17,7 +17,8 @@
 //! let mut socket = TcpStream::connect("127.0.0.1:1883")?;
 //! client.connect(clock.now());
 //! client.subscribe_one("demo/#", QoS::AtLeastOnce, clock.now())?;
-//! client.publish(Publish::new("demo/hello", "world").with_qos(QoS::AtLeastOnce), clock.now())?;
+//! let hello = Publish::new(TopicName::new("demo/hello")?, "world");
+//! client.publish(hello.with_qos(QoS::AtLeastOnce), clock.now())?;
 //! let mut buf = [0u8; 4096];
 //! loop {
 //!     let mut deadline = None;

@@ -5,7 +5,7 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 
 use bytes::Bytes;
-use mqtt_proto::{ByteStr, Publish, PublishProperties, QoS};
+use mqtt_proto::{Publish, PublishProperties, QoS, TopicName};
 
 /// A PUBLISH kept by the session: the same fields as [`Publish`], the properties boxed and
 /// absent for the many messages that carry none (as `Publish` holds them too), and an empty
@@ -14,18 +14,19 @@ use mqtt_proto::{ByteStr, Publish, PublishProperties, QoS};
 ///
 /// ```
 /// use mqtt_engine::StoredPublish;
-/// use mqtt_proto::{Publish, QoS};
+/// use mqtt_proto::{Publish, QoS, TopicName};
 ///
-/// let mut publish = Publish::new("a/b", &b"hello"[..]).with_qos(QoS::AtLeastOnce);
+/// let mut publish = Publish::new(TopicName::new("a/b")?, &b"hello"[..]).with_qos(QoS::AtLeastOnce);
 /// publish.packet_id = Some(7);
 /// let stored = StoredPublish::from(publish.clone());
 /// assert!(stored.properties().is_none());
 /// assert_eq!(stored.into_publish(), publish);
+/// # Ok::<(), mqtt_proto::EncodeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPublish {
     /// Topic name (always the full name: topic aliases are applied when sending).
-    pub topic: ByteStr,
+    pub topic: TopicName,
     /// Application payload.
     pub payload: Bytes,
     /// Packet identifier (`Some` for QoS 1/2).
@@ -114,7 +115,8 @@ mod tests {
 
     #[test]
     fn properties_survive_the_round_trip_and_the_entry_stays_small() {
-        let mut p = Publish::new("t", &b"x"[..]).with_qos(QoS::ExactlyOnce);
+        let mut p =
+            Publish::new("t".try_into().expect("topic"), &b"x"[..]).with_qos(QoS::ExactlyOnce);
         p.packet_id = Some(3);
         p.dup = true;
         p.retain = true;
@@ -131,7 +133,7 @@ mod tests {
     /// Empty properties (set, then cleared) are not kept, whether their lists hold memory or not.
     #[test]
     fn empty_properties_are_not_kept_whatever_their_lists_hold() {
-        let plain = Publish::new("t", &b"x"[..]);
+        let plain = Publish::new("t".try_into().expect("topic"), &b"x"[..]);
         let mut with_room = plain.clone();
         with_room.properties.user_properties = alloc::vec::Vec::with_capacity(4);
         with_room.properties.subscription_identifiers = alloc::vec::Vec::with_capacity(2);

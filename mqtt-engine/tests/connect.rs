@@ -195,7 +195,10 @@ fn disconnect_sends_disconnect_and_shuts_down() {
         [Event::Disconnected(DisconnectReason::Requested)]
     ));
     assert_eq!(h.client.state(), State::ShutDown);
-    let refused = h.client.publish(mqtt_proto::Publish::new("t", "x"), h.now);
+    let refused = h.client.publish(
+        mqtt_proto::Publish::new("t".try_into().expect("topic"), "x"),
+        h.now,
+    );
     assert_eq!(refused, Err(mqtt_engine::Error::ShutDown));
     assert_eq!(
         h.deadline, None,

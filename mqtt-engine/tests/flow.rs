@@ -11,8 +11,10 @@ use mqtt_engine::{DisconnectReason, Error, Event, Options, ReconnectPolicy};
 use mqtt_proto::{Packet, PacketType, ProtocolVersion, PubResponse, Publish, QoS};
 
 fn qos1(h: &mut Harness) -> Result<Option<u16>, Error> {
-    h.client
-        .publish(Publish::new("t", "x").with_qos(QoS::AtLeastOnce), h.now)
+    h.client.publish(
+        Publish::new("t".try_into().expect("topic"), "x").with_qos(QoS::AtLeastOnce),
+        h.now,
+    )
 }
 
 fn ready_events(events: &[Event]) -> usize {
@@ -36,8 +38,10 @@ fn packet_ids_in_flight_plus_queued_never_exceed_65535_and_the_refusal_is_queue_
     assert!(h.client.has_room(QoS::AtMostOnce), "QoS 0 needs no id");
     assert_eq!(qos1(&mut h), Err(Error::QueueFull(0)));
     assert_eq!(
-        h.client
-            .publish(Publish::new("t", "x").with_qos(QoS::ExactlyOnce), h.now),
+        h.client.publish(
+            Publish::new("t".try_into().expect("topic"), "x").with_qos(QoS::ExactlyOnce),
+            h.now
+        ),
         Err(Error::QueueFull(0))
     );
     h.pump();
@@ -260,7 +264,10 @@ fn poll_transmit_hands_over_the_bytes_of_the_transmits_in_order() {
             .enumerate()
         {
             h.client
-                .publish(Publish::new(format!("g/{i}"), "x").with_qos(qos), h.now)
+                .publish(
+                    Publish::new(format!("g/{i}").try_into().expect("topic"), "x").with_qos(qos),
+                    h.now,
+                )
                 .expect("publish accepted");
         }
         h.pump();

@@ -352,7 +352,10 @@ impl Sim {
                 let payload = self.payload("c");
                 let now = self.now();
                 self.client
-                    .publish(Publish::new("t", payload.clone()).with_qos(qos), now)
+                    .publish(
+                        Publish::new("t".try_into().expect("topic"), payload.clone()).with_qos(qos),
+                        now,
+                    )
                     .expect("accepted");
                 self.client_sent.push((payload, qos));
                 self.pump_client()
@@ -360,7 +363,9 @@ impl Sim {
             Op::BrokerPublish(qos) => {
                 let payload = self.payload("b");
                 self.broker_sent.push((payload.clone(), qos));
-                self.broker_deliver(Publish::new("t", payload).with_qos(qos));
+                self.broker_deliver(
+                    Publish::new("t".try_into().expect("topic"), payload).with_qos(qos),
+                );
                 Ok(())
             }
             Op::Exchange => self.exchange(),

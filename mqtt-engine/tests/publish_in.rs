@@ -181,10 +181,10 @@ fn mqtt_4_5_0_2_messages_are_acknowledged_even_without_subscription() {
 fn mqtt_3_3_2_10_incoming_topic_alias_is_resolved() {
     let mut h = Harness::new(Options::new("c").topic_alias_maximum(2));
     h.connect(false);
-    let mut first = Publish::new("long/topic", "1");
+    let mut first = Publish::new("long/topic".try_into().expect("topic"), "1");
     first.properties.topic_alias = Some(2);
     h.send(Packet::Publish(first));
-    let mut second = Publish::new("", "2");
+    let mut second = Publish::new(mqtt_proto::TopicName::default(), "2");
     second.properties.topic_alias = Some(2);
     h.send(Packet::Publish(second));
     assert_eq!(
@@ -201,7 +201,7 @@ fn topic_alias_above_our_maximum_disconnects_with_0x94() {
     let mut h = Harness::new(Options::new("c").topic_alias_maximum(2));
     h.connect(false);
     h.take_events();
-    let mut p = Publish::new("t", "x");
+    let mut p = Publish::new("t".try_into().expect("topic"), "x");
     p.properties.topic_alias = Some(3);
     h.send(Packet::Publish(p));
     assert!(
@@ -220,7 +220,7 @@ fn topic_alias_above_our_maximum_disconnects_with_0x94() {
 fn unknown_alias_with_empty_topic_is_a_violation() {
     let mut h = Harness::v5("c");
     h.connect(false);
-    let mut p = Publish::new("", "x");
+    let mut p = Publish::new(mqtt_proto::TopicName::default(), "x");
     p.properties.topic_alias = Some(1);
     h.send(Packet::Publish(p));
     assert!(
@@ -247,9 +247,9 @@ fn mqtt_3_8_4_subscribe_results_per_filter() {
     h.connect(false);
     h.take_events();
     let subs = vec![
-        mqtt_proto::Subscription::new("a/#", QoS::ExactlyOnce),
-        mqtt_proto::Subscription::new("b/+", QoS::AtLeastOnce),
-        mqtt_proto::Subscription::new("c", QoS::AtMostOnce),
+        mqtt_proto::Subscription::new("a/#".try_into().expect("filter"), QoS::ExactlyOnce),
+        mqtt_proto::Subscription::new("b/+".try_into().expect("filter"), QoS::AtLeastOnce),
+        mqtt_proto::Subscription::new("c".try_into().expect("filter"), QoS::AtMostOnce),
     ];
     let id = h.client.subscribe(subs, h.now).expect("subscribe");
     h.pump();

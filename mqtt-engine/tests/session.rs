@@ -239,7 +239,8 @@ fn restarted_process_resends_from_its_store() {
     assert!(matches!(packet, Packet::Publish(p) if p.packet_id == Some(id) && p.dup));
     let next = client
         .publish(
-            mqtt_proto::Publish::new("t", "y").with_qos(QoS::AtLeastOnce),
+            mqtt_proto::Publish::new("t".try_into().expect("topic"), "y")
+                .with_qos(QoS::AtLeastOnce),
             h.now,
         )
         .expect("id");

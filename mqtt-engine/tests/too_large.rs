@@ -30,7 +30,7 @@ fn harness(version: ProtocolVersion, manual_acks: bool) -> Harness {
 
 /// The bytes of a PUBLISH from the server.
 fn frame(topic: &str, size: usize, qos: QoS, id: Option<u16>, dup: bool) -> BytesMut {
-    let mut p = Publish::new(topic, vec![0x5A; size]).with_qos(qos);
+    let mut p = Publish::new(topic.try_into().expect("topic"), vec![0x5A; size]).with_qos(qos);
     p.packet_id = id;
     p.dup = dup;
     let mut buf = BytesMut::new();
@@ -155,7 +155,8 @@ fn v311_an_oversize_message_with_a_bad_head_is_still_a_violation() {
 #[test]
 fn v5_a_message_over_the_announced_maximum_closes_the_connection() {
     let mut h = harness(ProtocolVersion::V5, false);
-    let mut p = Publish::new("big", vec![0u8; 5_000]).with_qos(QoS::AtLeastOnce);
+    let mut p =
+        Publish::new("big".try_into().expect("topic"), vec![0u8; 5_000]).with_qos(QoS::AtLeastOnce);
     p.packet_id = Some(4);
     let mut buf = BytesMut::new();
     Packet::Publish(p)

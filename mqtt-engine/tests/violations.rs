@@ -103,7 +103,7 @@ fn server_only_packets_from_the_server_are_violations() {
         Packet::Subscribe(mqtt_proto::Subscribe::new(
             1,
             vec![mqtt_proto::Subscription::new(
-                "a",
+                "a".try_into().expect("filter"),
                 mqtt_proto::QoS::AtMostOnce,
             )],
         )),
@@ -220,7 +220,8 @@ fn bytes_after_a_violation_are_ignored() {
 fn split_input_is_reassembled_at_every_byte() {
     let mut h = Harness::new(Options::new("c").protocol(ProtocolVersion::V311));
     h.connect(false);
-    let mut p = mqtt_proto::Publish::new("a/b", "hello").with_qos(mqtt_proto::QoS::AtLeastOnce);
+    let mut p = mqtt_proto::Publish::new("a/b".try_into().expect("topic"), "hello")
+        .with_qos(mqtt_proto::QoS::AtLeastOnce);
     p.packet_id = Some(3);
     let mut wire = bytes::BytesMut::new();
     Packet::Publish(p)

@@ -8,20 +8,22 @@ use std::process::ExitCode;
 use mqtt_proto::bytes::BytesMut;
 use mqtt_proto::{
     decode, decode_ref, ConnAck, Connect, Disconnect, Packet, ProtocolVersion, PubResponse,
-    Publish, QoS, ReasonCode, SubAck, Subscribe, Subscription,
+    Publish, QoS, ReasonCode, SubAck, Subscribe, Subscription, TopicFilter, TopicName,
 };
 
 fn packets(version: ProtocolVersion) -> Vec<Packet> {
     let mut connect = Connect::new(version, "sensor-1");
     connect.username = Some("user".into());
     connect.password = Some("pass".into());
-    let mut publish = Publish::new("sensors/kitchen/temp", r#"{"value":42}"#);
+    let topic = TopicName::new("sensors/kitchen/temp").expect("a valid topic name");
+    let mut publish = Publish::new(topic, r#"{"value":42}"#);
     publish.qos = QoS::AtLeastOnce;
     publish.packet_id = Some(1);
     if version == ProtocolVersion::V5 {
         publish.properties.content_type = Some("application/json".into());
     }
-    let filters = vec![Subscription::new("sensors/+/temp", QoS::ExactlyOnce)];
+    let filter = TopicFilter::new("sensors/+/temp").expect("a valid filter");
+    let filters = vec![Subscription::new(filter, QoS::ExactlyOnce)];
     vec![
         Packet::from(connect),
         Packet::from(ConnAck {

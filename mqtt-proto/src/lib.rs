@@ -3,9 +3,10 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use mqtt_proto::{decode, decode_ref, Packet, ProtocolVersion, Publish, QoS};
+//! use mqtt_proto::{decode, decode_ref, Packet, ProtocolVersion, Publish, QoS, TopicName};
 //!
-//! let mut publish = Publish::new("sensors/kitchen/temp", &b"21.5"[..]);
+//! // Topic names and filters are checked once, when built: encoding copies them.
+//! let mut publish = Publish::new(TopicName::new("sensors/kitchen/temp")?, &b"21.5"[..]);
 //! publish.qos = QoS::AtLeastOnce;
 //! publish.packet_id = Some(7);
 //! let packet = Packet::Publish(publish);
@@ -41,9 +42,9 @@
 //! any (most messages), read like the inline set through `Deref`, boxed on the first write:
 //!
 //! ```
-//! use mqtt_proto::{Publish, PublishProperties};
+//! use mqtt_proto::{Publish, PublishProperties, TopicName};
 //!
-//! let mut publish = Publish::new("sensors/kitchen/temp", &b"21.5"[..]);
+//! let mut publish = Publish::new(TopicName::new("sensors/kitchen/temp")?, &b"21.5"[..]);
 //! assert!(publish.properties.is_absent() && publish.properties.content_type.is_none());
 //! publish.properties.content_type = Some("text/plain".into());
 //! assert_eq!(publish.properties.get().map(|p| p.content_type.is_some()), Some(true));
@@ -54,6 +55,7 @@
 //! }
 //! .into();
 //! assert_eq!(publish.properties.message_expiry_interval, Some(60));
+//! # Ok::<(), mqtt_proto::EncodeError>(())
 //! ```
 
 #![no_std]
@@ -81,6 +83,7 @@ pub mod properties;
 mod reason;
 mod storage;
 pub mod topic;
+mod topic_strings;
 mod utf8;
 mod varint;
 mod wire;
@@ -103,6 +106,7 @@ pub use properties::{
 };
 pub use reason::ReasonCode;
 pub use storage::{Borrowed, FromRaw, IntoOwned, LazyRef, Owned, SeqIter, SeqRef, Storage};
+pub use topic_strings::{TopicFilter, TopicName};
 pub use varint::MAX as MAX_REMAINING_LENGTH;
 
 /// Re-export of the `bytes` crate used in the public API.

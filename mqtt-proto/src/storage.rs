@@ -14,11 +14,16 @@ use bytes::Bytes;
 
 use crate::boxed::Boxed;
 use crate::bytestr::ByteStr;
+use crate::topic_strings::{TopicFilter, TopicName};
 
 /// How a packet holds its strings, binary data and lists.
 pub trait Storage: Clone + fmt::Debug + PartialEq + Eq {
     /// A UTF-8 string.
     type Str: Clone + fmt::Debug + PartialEq + Eq + AsRef<str>;
+    /// A topic name, checked (by the decoder, or when a [`TopicName`] is built).
+    type Topic: Clone + fmt::Debug + PartialEq + Eq + AsRef<str>;
+    /// A topic filter, checked (by the decoder, or when a [`TopicFilter`] is built).
+    type Filter: Clone + fmt::Debug + PartialEq + Eq + AsRef<str>;
     /// Binary data.
     type Bin: Clone + fmt::Debug + PartialEq + Eq + AsRef<[u8]>;
     /// A list of `T`.
@@ -43,6 +48,8 @@ pub struct Owned;
 
 impl<'a> Storage for Borrowed<'a> {
     type Str = &'a str;
+    type Topic = &'a str;
+    type Filter = &'a str;
     type Bin = &'a [u8];
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq> = SeqRef<'a, T>;
     type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default> = LazyRef<'a, T>;
@@ -50,6 +57,8 @@ impl<'a> Storage for Borrowed<'a> {
 
 impl Storage for Owned {
     type Str = ByteStr;
+    type Topic = TopicName;
+    type Filter = TopicFilter;
     type Bin = Bytes;
     type Seq<T: Clone + fmt::Debug + PartialEq + Eq> = Vec<T>;
     type Rare<T: Clone + fmt::Debug + PartialEq + Eq + Default> = Boxed<T>;

@@ -106,14 +106,6 @@ fn special_bits(word: u64) -> u64 {
     zero_byte_bits(word, b'+') | zero_byte_bits(word, b'#') | zero_byte_bits(word, 0)
 }
 
-/// True when the word (eight bytes of a topic name, or 'a' standing in for some) holds no
-/// `+`, `#` or U+0000: the name check of an encoder that copies the name a word at a time.
-#[allow(clippy::inline_always)] // measured with callgrind: a call here costs more than the scan
-#[inline(always)]
-pub(crate) fn name_word_ok(word: u64) -> bool {
-    special_bits(word) == 0
-}
-
 /// Bits set at every byte of `word` below 0x2C (the range of `+`, `#` and NUL) and maybe at
 /// some bytes above such a byte (a borrow), none elsewhere: zero exactly when no byte is
 /// below 0x2C. Cheaper than [`special_bits`] where each bit's byte is looked at anyway.

@@ -9,7 +9,7 @@ mod common;
 use bytes::Bytes;
 use common::{decode_streaming, encode, hex};
 use mqtt_proto::{
-    AckProperties, Auth, ByteStr, ConnAck, Connect, Disconnect, LastWill, Packet, ProtocolVersion,
+    AckProperties, Auth, ConnAck, Connect, Disconnect, LastWill, Packet, ProtocolVersion,
     PubResponse, Publish, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, Subscription,
     SubscriptionOptions, Unsubscribe,
 };
@@ -127,7 +127,7 @@ fn connack_v5_with_properties() {
 #[test]
 fn publish_v311_qos1() {
     // 3.3.2.3 example: topic "a/b", packet identifier 10.
-    let mut p = Publish::new("a/b", &b"hi"[..]);
+    let mut p = Publish::new("a/b".try_into().expect("topic"), &b"hi"[..]);
     p.qos = QoS::AtLeastOnce;
     p.packet_id = Some(10);
     vector(V311, "32 09 00 03 61 2F 62 00 0A 68 69", Packet::Publish(p));
@@ -135,7 +135,7 @@ fn publish_v311_qos1() {
 
 #[test]
 fn publish_v311_qos2_dup_retain() {
-    let mut p = Publish::new("a", &b""[..]);
+    let mut p = Publish::new("a".try_into().expect("topic"), &b""[..]);
     p.qos = QoS::ExactlyOnce;
     p.dup = true;
     p.retain = true;
@@ -145,7 +145,7 @@ fn publish_v311_qos2_dup_retain() {
 
 #[test]
 fn publish_v5_properties() {
-    let mut p = Publish::new("a/b", &b"hi"[..]);
+    let mut p = Publish::new("a/b".try_into().expect("topic"), &b"hi"[..]);
     p.retain = true;
     p.properties.payload_format_indicator = Some(true);
     p.properties.message_expiry_interval = Some(60);
@@ -159,14 +159,14 @@ fn publish_v5_properties() {
 #[test]
 fn publish_v5_topic_alias_with_empty_topic() {
     // 3.3.2.3.4: an empty topic with a Topic Alias.
-    let mut p = Publish::new("", &b"hi"[..]);
+    let mut p = Publish::new(mqtt_proto::TopicName::default(), &b"hi"[..]);
     p.properties.topic_alias = Some(1);
     vector(V5, "30 08 00 00 03 23 00 01 68 69", Packet::Publish(p));
 }
 
 #[test]
 fn publish_v5_subscription_identifiers_repeat() {
-    let mut p = Publish::new("t", &b""[..]);
+    let mut p = Publish::new("t".try_into().expect("topic"), &b""[..]);
     p.properties.subscription_identifiers = vec![1, 300];
     vector(V5, "30 09 00 01 74 05 0B 01 0B AC 02", Packet::Publish(p));
 }
@@ -227,8 +227,8 @@ fn subscribe_v311() {
     let s = Subscribe::new(
         10,
         vec![
-            Subscription::new("a/b", QoS::AtLeastOnce),
-            Subscription::new("c/d", QoS::ExactlyOnce),
+            Subscription::new("a/b".try_into().expect("filter"), QoS::AtLeastOnce),
+            Subscription::new("c/d".try_into().expect("filter"), QoS::ExactlyOnce),
         ],
     );
     vector(
@@ -249,7 +249,7 @@ fn subscribe_v5_options_and_identifier() {
     let mut s = Subscribe::new(
         10,
         vec![Subscription {
-            filter: ByteStr::from("a/b"),
+            filter: "a/b".try_into().expect("filter"),
             options,
         }],
     );
@@ -263,7 +263,13 @@ fn subscribe_v5_options_and_identifier() {
 
 #[test]
 fn subscribe_v5_shared() {
-    let s = Subscribe::new(1, vec![Subscription::new("$share/g/a/#", QoS::ExactlyOnce)]);
+    let s = Subscribe::new(
+        1,
+        vec![Subscription::new(
+            "$share/g/a/#".try_into().expect("filter"),
+            QoS::ExactlyOnce,
+        )],
+    );
     vector(
         V5,
         "82 12 00 01 00 00 0C 24 73 68 61 72 65 2F 67 2F 61 2F 23 02",
@@ -367,7 +373,7 @@ fn auth_v5() {
 fn large_remaining_length_uses_multi_byte_varint() {
     // 2.2.3: 321 bytes of remaining length encode as 0xC1 0x02.
     let payload = vec![0xAB; 316];
-    let p = Publish::new("a/b", payload.clone());
+    let p = Publish::new("a/b".try_into().expect("topic"), payload.clone());
     let mut bytes = hex("30 C1 02 00 03 61 2F 62");
     bytes.extend_from_slice(&payload);
     let packet = Packet::Publish(p);

@@ -65,6 +65,16 @@ pub enum Error {
     WebSocket(String),
 }
 
+/// A topic name or filter that breaks the rules of MQTT 4.7 (from
+/// [`TopicName::new`](mqtt_proto::TopicName::new) or
+/// [`TopicFilter::new`](mqtt_proto::TopicFilter::new)): refused as the engine refuses any
+/// packet it cannot send, [`mqtt_engine::Error::Invalid`].
+impl From<mqtt_proto::EncodeError> for Error {
+    fn from(e: mqtt_proto::EncodeError) -> Self {
+        Self::Engine(e.into())
+    }
+}
+
 impl Error {
     /// A copy, for a second waiter (I/O errors keep their kind and message).
     #[must_use]

@@ -53,5 +53,6 @@ pub use mqtt_engine::{
     Connected, DisconnectReason, Event, Options, PublishFailure, ReconnectPolicy,
 };
 pub use mqtt_proto::{
-    ProtocolVersion, Publish, QoS, ReasonCode, Subscription, SubscriptionOptions,
+    ProtocolVersion, Publish, QoS, ReasonCode, Subscription, SubscriptionOptions, TopicFilter,
+    TopicName,
 };

@@ -468,7 +468,8 @@ mod tests {
     }
 
     fn publish(id: u16) -> Outgoing {
-        let mut p = Publish::new("t/x", format!("payload {id}")).with_qos(QoS::ExactlyOnce);
+        let mut p = Publish::new("t/x".try_into().expect("topic"), format!("payload {id}"))
+            .with_qos(QoS::ExactlyOnce);
         p.packet_id = Some(id);
         p.properties.content_type = Some("text/plain".into());
         Outgoing::Publish(p.into())
@@ -573,7 +574,8 @@ mod tests {
         let path = temp_path("compact");
         let mut s = SessionStore::open(&path).expect("open");
         let big = |id: u16| {
-            let mut p = Publish::new("t", vec![id as u8; 8 * 1024]).with_qos(QoS::AtLeastOnce);
+            let mut p = Publish::new("t".try_into().expect("topic"), vec![id as u8; 8 * 1024])
+                .with_qos(QoS::AtLeastOnce);
             p.packet_id = Some(id);
             Outgoing::Publish(p.into())
         };

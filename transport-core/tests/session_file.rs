@@ -74,7 +74,8 @@ fn queued_messages_survive_the_process_and_are_sent_in_order() {
         for n in 0..5 {
             client
                 .publish(
-                    Publish::new("t", format!("m{n}")).with_qos(QoS::AtLeastOnce),
+                    Publish::new("t".try_into().expect("topic"), format!("m{n}"))
+                        .with_qos(QoS::AtLeastOnce),
                     now,
                 )
                 .expect("accepted");
@@ -114,7 +115,7 @@ fn queued_messages_survive_the_process_and_are_sent_in_order() {
 fn a_message_in_both_queue_and_flight_is_sent_once() {
     // The process stopped between "in flight" and "out of the queue": both records exist.
     let path = temp_file("both");
-    let mut p = Publish::new("t", "once").with_qos(QoS::AtLeastOnce);
+    let mut p = Publish::new("t".try_into().expect("topic"), "once").with_qos(QoS::AtLeastOnce);
     p.packet_id = Some(7);
     {
         let mut store = SessionStore::open(&path).expect("open");
@@ -140,17 +141,19 @@ fn sample_file(path: &PathBuf) -> (Vec<u8>, usize) {
     let mut store = SessionStore::open(path).expect("open");
     store.set_next_packet_id(40);
     for id in 1..=3u16 {
-        let mut p = Publish::new("a/b", format!("in flight {id}")).with_qos(QoS::ExactlyOnce);
+        let mut p = Publish::new("a/b".try_into().expect("topic"), format!("in flight {id}"))
+            .with_qos(QoS::ExactlyOnce);
         p.packet_id = Some(id);
         store.push_outgoing(mqtt_engine::Outgoing::Publish(p.into()));
     }
     store.insert_incoming(9);
-    let mut q = Publish::new("a/q", "queued").with_qos(QoS::AtLeastOnce);
+    let mut q = Publish::new("a/q".try_into().expect("topic"), "queued").with_qos(QoS::AtLeastOnce);
     q.packet_id = Some(4);
     store.push_queued(&q);
     store.sync().expect("sync");
     let before_last = std::fs::metadata(path).expect("meta").len() as usize;
-    let mut last = Publish::new("a/q", "queued last").with_qos(QoS::AtLeastOnce);
+    let mut last =
+        Publish::new("a/q".try_into().expect("topic"), "queued last").with_qos(QoS::AtLeastOnce);
     last.packet_id = Some(5);
     store.push_queued(&last);
     store.sync().expect("sync");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use event_listener::Event as Signal;
 use mqtt_engine::{Connected, Event, StdClock};
-use mqtt_proto::{ByteStr, Publish, QoS, ReasonCode, Subscription};
+use mqtt_proto::{ByteStr, Publish, QoS, ReasonCode, Subscription, TopicFilter, TopicName};
 use transport_core::{
     BrokerAddress, Endpoint, Error, IntoPayload, Message, SessionStore, Settings, Status,
 };
@@ -241,8 +241,10 @@ impl Client {
         payload: impl IntoPayload,
         qos: QoS,
     ) -> Result<Token<ReasonCode>, Error> {
-        self.publish_message(Publish::new(topic, payload.into_payload()).with_qos(qos))
-            .await
+        self.publish_message(
+            Publish::new(TopicName::new(topic)?, payload.into_payload()).with_qos(qos),
+        )
+        .await
     }
 
     /// Publishes a fully specified message (retain, MQTT 5 properties…); waits for room as
@@ -287,7 +289,7 @@ impl Client {
         payload: impl IntoPayload,
         qos: QoS,
     ) -> Result<Token<ReasonCode>, Error> {
-        let publish = Publish::new(topic, payload.into_payload()).with_qos(qos);
+        let publish = Publish::new(TopicName::new(topic)?, payload.into_payload()).with_qos(qos);
         self.publish_locked(lock(&self.shared.inner), publish)
     }
 
@@ -310,7 +312,7 @@ impl Client {
         filter: &str,
         max_qos: QoS,
     ) -> Result<Token<Vec<Result<QoS, ReasonCode>>>, Error> {
-        self.subscribe_many(vec![Subscription::new(filter, max_qos)])
+        self.subscribe_many(vec![Subscription::new(TopicFilter::new(filter)?, max_qos)])
     }
 
     /// Subscribes to several filters in one SUBSCRIBE.

@@ -38,6 +38,8 @@ mod ws;
 pub use builder::Builder;
 pub use client::{BoxStream, Client, Connector, Payload, Stream};
 pub use mqtt_engine::{Connected, DisconnectReason, Event, ReconnectPolicy};
-pub use mqtt_proto::{ProtocolVersion, Publish, QoS, ReasonCode, Subscription};
+pub use mqtt_proto::{
+    ProtocolVersion, Publish, QoS, ReasonCode, Subscription, TopicFilter, TopicName,
+};
 pub use token::{SubscribeToken, Token};
 pub use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStore, TlsConfig};

@@ -6,7 +6,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant as StdInstant};
 
 use mqtt_engine::{Connected, Event, StdClock};
-use mqtt_proto::{ByteStr, Publish, QoS, Subscription};
+use mqtt_proto::{ByteStr, Publish, QoS, Subscription, TopicFilter, TopicName};
 
 use crate::builder::Builder;
 use crate::driver::{self, Connection};
@@ -189,7 +189,9 @@ impl Client {
         payload: impl IntoPayload,
         qos: QoS,
     ) -> Result<PublishToken, Error> {
-        self.publish_message(Publish::new(topic, payload.into_payload()).with_qos(qos))
+        self.publish_message(
+            Publish::new(TopicName::new(topic)?, payload.into_payload()).with_qos(qos),
+        )
     }
 
     /// Publishes a retained message.
@@ -200,7 +202,7 @@ impl Client {
         qos: QoS,
     ) -> Result<PublishToken, Error> {
         self.publish_message(
-            Publish::new(topic, payload.into_payload())
+            Publish::new(TopicName::new(topic)?, payload.into_payload())
                 .with_qos(qos)
                 .with_retain(true),
         )
@@ -251,7 +253,7 @@ impl Client {
         payload: impl IntoPayload,
         qos: QoS,
     ) -> Result<PublishToken, Error> {
-        let publish = Publish::new(topic, payload.into_payload()).with_qos(qos);
+        let publish = Publish::new(TopicName::new(topic)?, payload.into_payload()).with_qos(qos);
         self.publish_locked(lock(&self.shared.inner), publish)
     }
 
@@ -282,8 +284,9 @@ impl Client {
         max_qos: QoS,
         handler: impl Fn(&Message) + Send + Sync + 'static,
     ) -> Result<SubscribeToken, Error> {
+        let subscription = Subscription::new(TopicFilter::new(filter)?, max_qos);
         lock(&self.shared.router).add(filter, Arc::new(handler) as Handler);
-        let result = self.subscribe_many(vec![Subscription::new(filter, max_qos)]);
+        let result = self.subscribe_many(vec![subscription]);
         if result.is_err() {
             lock(&self.shared.router).remove(filter);
         }

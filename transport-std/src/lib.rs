@@ -38,5 +38,6 @@ pub use transport_core::{BrokerAddress, Error, IntoPayload, Message, SessionStor
 
 pub use mqtt_engine::{Connected, DisconnectReason, Event, PublishFailure, ReconnectPolicy};
 pub use mqtt_proto::{
-    ProtocolVersion, Publish, QoS, ReasonCode, Subscription, SubscriptionOptions,
+    ProtocolVersion, Publish, QoS, ReasonCode, Subscription, SubscriptionOptions, TopicFilter,
+    TopicName,
 };

@@ -231,7 +231,7 @@ fn event_stream_and_manual_acks() {
     let events = c.events(64);
     let subscribed = c
         .subscribe_many(vec![transport_std::Subscription::new(
-            "ev/#",
+            "ev/#".try_into().expect("filter"),
             QoS::AtLeastOnce,
         )])
         .expect("subscribe");

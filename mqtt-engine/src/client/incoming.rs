@@ -456,7 +456,7 @@ impl<S: Store> Client<S> {
         };
         if let Some(request) = self.pending_unsubscribes.remove(&ack.packet_id) {
             for filter in &request.filters {
-                self.subscriptions.remove(filter);
+                self.subscriptions.remove(filter.as_str());
             }
         }
         self.free_id(ack.packet_id);

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use bytes::BytesMut;
 use mqtt_proto::{
     ByteStr, Packet, ProtocolVersion, Publish, QoS, Subscribe, Subscription, SubscriptionOptions,
-    Unsubscribe,
+    TopicFilter, TopicName, Unsubscribe,
 };
 
 use crate::backoff::Backoff;
@@ -110,11 +110,11 @@ pub struct Client<S: Store = MemoryStore> {
     pub(crate) ids_in_use: IdSet,
     /// Publishes not yet sent: offline, or waiting for a send-quota slot.
     pub(crate) queue: VecDeque<StoredPublish>,
-    pub(crate) aliases_out: BTreeMap<ByteStr, u16>,
+    pub(crate) aliases_out: BTreeMap<TopicName, u16>,
     /// The property box a publish without properties borrows to carry its Topic Alias while
     /// it is encoded (allocated once, not per message).
     pub(crate) alias_properties: mqtt_proto::Boxed<mqtt_proto::PublishProperties>,
-    pub(crate) aliases_in: BTreeMap<u16, ByteStr>,
+    pub(crate) aliases_in: BTreeMap<u16, TopicName>,
     /// Incoming QoS 1/2 publishes of this connection not yet completed (our Receive Maximum).
     pub(crate) incoming_unacked: usize,
     /// Manual-ack deliveries, in arrival order (acknowledgements go out in that order,
@@ -123,7 +123,7 @@ pub struct Client<S: Store = MemoryStore> {
     pub(crate) pending_subscribes: BTreeMap<u16, Subscribe>,
     pub(crate) pending_unsubscribes: BTreeMap<u16, Unsubscribe>,
     /// Subscriptions the server granted, for re-subscribing when it lost the session.
-    pub(crate) subscriptions: BTreeMap<ByteStr, SubscriptionOptions>,
+    pub(crate) subscriptions: BTreeMap<TopicFilter, SubscriptionOptions>,
     pub(crate) backoff: Option<Backoff>,
     /// The server answered something after CONNACK on this connection (an acknowledgement, a
     /// message, SUBACK, PINGRESP): the connection worked, so losing it resets the backoff.
@@ -299,13 +299,15 @@ impl<S: Store> Client<S> {
         Ok(id)
     }
 
-    /// Subscribes to one filter with `max_qos`.
+    /// Subscribes to one filter with `max_qos`; a filter that breaks the rules of MQTT 4.7 is
+    /// refused with [`Error::Invalid`] (see [`TopicFilter::new`](mqtt_proto::TopicFilter::new)).
     pub fn subscribe_one(
         &mut self,
         filter: impl Into<ByteStr>,
         max_qos: QoS,
         now: Instant,
     ) -> Result<u16, Error> {
+        let filter = TopicFilter::new(filter)?;
         self.subscribe(alloc::vec![Subscription::new(filter, max_qos)], now)
     }
 

@@ -140,7 +140,10 @@ impl Harness {
     pub fn publish(&mut self, topic: &str, payload: &'static [u8], qos: QoS) -> Option<u16> {
         let id = self
             .client
-            .publish(Publish::new(topic, payload).with_qos(qos), self.now)
+            .publish(
+                Publish::new(topic.try_into().expect("topic"), payload).with_qos(qos),
+                self.now,
+            )
             .expect("publish accepted");
         self.pump();
         id
@@ -167,7 +170,7 @@ impl Harness {
         id: Option<u16>,
         dup: bool,
     ) {
-        let mut p = Publish::new(topic, payload).with_qos(qos);
+        let mut p = Publish::new(topic.try_into().expect("topic"), payload).with_qos(qos);
         p.packet_id = id;
         p.dup = dup;
         self.send(Packet::Publish(p));

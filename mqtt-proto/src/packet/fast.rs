@@ -13,6 +13,7 @@ use crate::bytestr::ByteStr;
 use crate::error::DecodeError;
 use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
 use crate::storage::{Borrowed, IntoOwned};
+use crate::topic_strings::TopicName;
 
 use super::publish::{PubResponse, Publish};
 use super::publish_properties::{general_properties, owned_publish_properties, read_into};
@@ -189,10 +190,13 @@ pub(crate) fn owned_publish(
     let topic_end = topic_start + topic_len;
     let payload_start = frame.len() - view.payload.len();
     let properties = view.properties;
+    // Checked by the view's parser.
     let topic = if topic_end > topic_start {
-        ByteStr::from_utf8_bytes(frame.slice(topic_start..topic_end))
+        TopicName::from_checked(ByteStr::from_utf8_bytes(
+            frame.slice(topic_start..topic_end),
+        ))
     } else {
-        ByteStr::new()
+        TopicName::default()
     };
     frame.advance(payload_start);
     Ok(Publish {
@@ -332,15 +336,19 @@ mod tests {
         ]
     }
 
-    /// PUBLISH packets near every rule of the encoder: topics with wildcards, NUL, empty,
-    /// long or around the length field's limit; QoS/id/DUP combinations; sometimes a property.
+    /// PUBLISH packets near every rule of the encoder: empty topics (with and without an
+    /// alias), topics near the wildcards, long or the longest a two-byte length holds (a
+    /// `TopicName` refuses the rest when it is built); QoS/id/DUP combinations; sometimes a
+    /// property.
     fn any_publish() -> impl Strategy<Value = Publish> {
         let topic = prop_oneof![
-            Just(alloc::string::String::new()),
-            "[a-c/+#\\x00é]{1,12}",
-            "[a-z/]{60,80}",
-            // Around the longest a two-byte length holds (65,535).
-            (65_534usize..65_538).prop_map(|n| "a".repeat(n)),
+            Just(crate::TopicName::default()),
+            "[a-c/+#\\x00é]{1,12}"
+                .prop_filter_map("a valid name", |t| crate::TopicName::new(t).ok()),
+            "[a-z/]{60,80}".prop_filter_map("a valid name", |t| crate::TopicName::new(t).ok()),
+            (65_534usize..65_536)
+                .prop_filter_map("a valid name", |n| crate::TopicName::new("a".repeat(n))
+                    .ok()),
         ];
         (
             topic,

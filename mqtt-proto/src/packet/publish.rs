@@ -2,12 +2,12 @@
 
 use bytes::{BufMut, Bytes};
 
-use crate::bytestr::ByteStr;
 use crate::error::{DecodeError, EncodeError};
 use crate::header::{PacketType, ProtocolVersion, QoS};
 use crate::properties::{self, AckProperties, PublishProperties};
 use crate::reason::ReasonCode;
 use crate::storage::{Borrowed, IntoOwned, Owned, Storage};
+use crate::topic_strings::TopicName;
 use crate::wire::{self, bad, PResult};
 
 /// PUBLISH: an application message.
@@ -19,8 +19,9 @@ pub struct Publish<S: Storage = Owned> {
     pub qos: QoS,
     /// Retained message.
     pub retain: bool,
-    /// Topic name; empty in MQTT 5 when a topic alias stands for it.
-    pub topic: S::Str,
+    /// Topic name; empty in MQTT 5 when a topic alias stands for it. In the owned form a
+    /// [`TopicName`], checked when it was built (or decoded).
+    pub topic: S::Topic,
     /// Packet identifier: `Some` exactly when QoS > 0.
     pub packet_id: Option<u16>,
     /// PUBLISH properties (MQTT 5). In the borrowed form a [`LazyRef`](crate::LazyRef): the
@@ -36,12 +37,20 @@ pub struct Publish<S: Storage = Owned> {
 
 impl Publish<Owned> {
     /// A QoS 0, non-retained message without properties.
-    pub fn new(topic: impl Into<ByteStr>, payload: impl Into<Bytes>) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{Publish, TopicName};
+    ///
+    /// let publish = Publish::new(TopicName::new("sensors/kitchen/temp")?, "21.5");
+    /// assert_eq!(publish.topic, "sensors/kitchen/temp");
+    /// # Ok::<(), mqtt_proto::EncodeError>(())
+    /// ```
+    pub fn new(topic: TopicName, payload: impl Into<Bytes>) -> Self {
         Self {
             dup: false,
             qos: QoS::AtMostOnce,
             retain: false,
-            topic: topic.into(),
+            topic,
             packet_id: None,
             properties: crate::Boxed::none(),
             payload: payload.into(),
@@ -110,12 +119,12 @@ impl Publish<Owned> {
         }
         let props = self.properties.body_len()?;
         let aliased = version == ProtocolVersion::V5 && self.properties.topic_alias.is_some();
+        // The name's characters and length were checked when its `TopicName` was built.
         let topic = self.topic.as_bytes();
         if topic.is_empty() && !aliased {
             return Err(EncodeError::EmptyTopicName);
         }
-        crate::topic::scan_name(topic).map_err(|e| EncodeError::from_topic(&e))?;
-        let mut body = wire::scanned_string_len(topic)? + self.payload.len();
+        let mut body = 2 + topic.len() + self.payload.len();
         if self.packet_id.is_some() {
             body += 2;
         }
@@ -239,7 +248,7 @@ impl<'a> IntoOwned for Publish<Borrowed<'a>> {
             dup: self.dup,
             qos: self.qos,
             retain: self.retain,
-            topic: self.topic.into_owned(frame),
+            topic: TopicName::from_checked(self.topic.into_owned(frame)),
             packet_id: self.packet_id,
             properties: properties::owned_rare(self.properties.get(), frame),
             payload: self.payload.into_owned(frame),
@@ -429,7 +438,7 @@ mod tests {
     /// block) is one empty block, so the two versions' views of one message are equal.
     #[test]
     fn borrowed_properties_are_read_back_from_their_block() {
-        let mut p = Publish::new("a/b", vec![1u8; 5]);
+        let mut p = Publish::new(TopicName::new("a/b").expect("topic"), vec![1u8; 5]);
         p.properties.content_type = Some("text/plain".into());
         p.properties.message_expiry_interval = Some(9);
         p.properties.user_properties = vec![crate::UserProperty::new("k", "v")];
@@ -448,7 +457,7 @@ mod tests {
         let owned = view.into_owned(&bytes::Bytes::copy_from_slice(&buf));
         assert_eq!(owned, p);
 
-        let plain = Publish::new("a/b", vec![1u8; 5]);
+        let plain = Publish::new(TopicName::new("a/b").expect("topic"), vec![1u8; 5]);
         let frames = [ProtocolVersion::V311, ProtocolVersion::V5].map(|v| {
             let mut buf = bytes::BytesMut::new();
             plain.encode(v, &mut buf).expect("encodes");
@@ -468,28 +477,22 @@ mod tests {
         }
     }
 
-    /// A topic of 65,535 bytes is the longest a two-byte length holds: one more is refused
-    /// with nothing written (the plain path once wrote it with a truncated length, a
-    /// malformed packet).
+    /// A topic of 65,535 bytes is the longest a two-byte length holds: it is written whole
+    /// (its length not truncated, as the plain path once did: a malformed packet); one more is
+    /// refused when its `TopicName` is built.
     #[test]
-    fn a_topic_longer_than_its_length_field_is_refused_on_every_path() {
+    fn a_topic_longer_than_its_length_field_is_refused() {
         for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
-            let fits = Publish::new("a".repeat(65_535), vec![1u8; 3]);
+            let longest = TopicName::new("a".repeat(65_535)).expect("65,535 bytes fit");
+            let fits = Publish::new(longest, vec![1u8; 3]);
             let mut buf = bytes::BytesMut::new();
             let written = fits.encode(version, &mut buf).expect("65,535 bytes fit");
             let decoded = crate::decode(&mut buf, version, 1 << 20).expect("decodes");
             assert_eq!(decoded, Some(crate::Packet::Publish(fits.clone())));
             assert!(written > 65_535);
 
-            let long = Publish::new("a".repeat(65_536), vec![1u8; 3]);
-            let mut buf = bytes::BytesMut::from(&b"xy"[..]);
             assert_eq!(
-                long.encode(version, &mut buf),
-                Err(EncodeError::StringTooLong(65_536))
-            );
-            assert_eq!(&buf[..], b"xy");
-            assert_eq!(
-                long.encoded_len(version),
+                TopicName::new("a".repeat(65_536)),
                 Err(EncodeError::StringTooLong(65_536))
             );
         }

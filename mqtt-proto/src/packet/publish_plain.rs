@@ -75,8 +75,7 @@ impl Publish {
 
     /// The frame of a plain PUBLISH — fixed header, topic, `mid` (identifier and property
     /// length), `extra_len` bytes of properties from `put_extra`, payload — once it is within
-    /// `max_size`, and if its topic passes the name check as it is copied; `None` (nothing
-    /// written) otherwise.
+    /// `max_size`; `None` (nothing written) otherwise.
     #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_plain`)
     #[inline(always)]
     fn put_frame<const M: usize>(
@@ -94,19 +93,19 @@ impl Publish {
         // First byte, remaining length and topic length, in stream order in one word.
         let (header, n) = crate::varint::header_word(first, body as u32);
         let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
-        wire::put_parts(
+        Some(wire::put_parts(
             buf,
             (head.to_le_bytes(), n + 2),
             topic,
             (mid, mid_len),
             (extra_len, put_extra),
             &self.payload,
-        )
+        ))
     }
 
     /// The first byte, packet identifier and topic of a PUBLISH the plain encoders can write
-    /// (QoS, identifier and DUP consistent; a topic that fits its two-byte length, empty only
-    /// when `may_be_empty`), or `None`.
+    /// (QoS, identifier and DUP consistent; a topic empty only when `may_be_empty`: its
+    /// length and characters were checked when its `TopicName` was built), or `None`.
     #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_plain`)
     #[inline(always)]
     fn plain_head(&self, may_be_empty: bool) -> Option<(u8, Option<u16>, &[u8])> {
@@ -116,8 +115,7 @@ impl Publish {
             _ => return None,
         };
         let topic = self.topic.as_bytes();
-        // A topic too long for its two-byte length is the general path's StringTooLong.
-        if (topic.is_empty() && !may_be_empty) || topic.len() > usize::from(u16::MAX) {
+        if topic.is_empty() && !may_be_empty {
             return None;
         }
         let first =
@@ -132,11 +130,15 @@ mod tests {
 
     use super::*;
 
+    fn topic(name: &str) -> crate::TopicName {
+        crate::TopicName::new(name).expect("a valid topic name")
+    }
+
     /// A four-byte remaining length, the longest: the frame's head word (first byte, remaining
     /// length, topic length) is then seven bytes of its eight.
     #[test]
     fn plain_encode_of_a_frame_with_a_four_byte_remaining_length() {
-        let p = Publish::new("a/b", vec![0x5Au8; 2_097_152]).with_qos(QoS::AtLeastOnce);
+        let p = Publish::new(topic("a/b"), vec![0x5Au8; 2_097_152]).with_qos(QoS::AtLeastOnce);
         let p = Publish {
             packet_id: Some(7),
             ..p
@@ -160,7 +162,7 @@ mod tests {
     /// writes them.
     #[test]
     fn in_place_encode_of_usual_v5_properties_matches_the_checked_encoder() {
-        let mut p = Publish::new("a/b", vec![1u8; 10]).with_qos(QoS::AtLeastOnce);
+        let mut p = Publish::new(topic("a/b"), vec![1u8; 10]).with_qos(QoS::AtLeastOnce);
         p.packet_id = Some(9);
         p.properties.content_type = Some("application/json".into());
         p.properties.message_expiry_interval = Some(60);
@@ -168,7 +170,7 @@ mod tests {
         p.properties.response_topic = Some("reply/to/me/please".into());
         p.properties.correlation_data = Some(bytes::Bytes::from_static(b"1234"));
         p.properties.user_properties = vec![crate::UserProperty::new("k", "value")];
-        let mut aliased = Publish::new("", vec![2u8; 3]);
+        let mut aliased = Publish::new(crate::TopicName::default(), vec![2u8; 3]);
         aliased.properties.topic_alias = Some(4);
         for p in [p, aliased] {
             let mut fast = bytes::BytesMut::from(&b"xy"[..]);
@@ -190,11 +192,11 @@ mod tests {
     #[test]
     fn in_place_encode_matches_the_checked_encoder_at_length_boundaries() {
         for topic_len in [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 40] {
-            let topic: alloc::string::String = (0..topic_len).map(|i| ['a', '/'][i % 2]).collect();
+            let name: alloc::string::String = (0..topic_len).map(|i| ['a', '/'][i % 2]).collect();
             for payload_len in [0, 1, 5, 12, 100, 125, 200, 16_380, 16_400] {
                 for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
                     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
-                        let mut p = Publish::new(topic.as_str(), vec![0x5Au8; payload_len]);
+                        let mut p = Publish::new(topic(&name), vec![0x5Au8; payload_len]);
                         p.qos = qos;
                         p.packet_id = (qos != QoS::AtMostOnce).then_some(0x1234);
                         for already in [0usize, 3] {

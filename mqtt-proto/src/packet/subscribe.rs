@@ -11,6 +11,7 @@ use crate::properties::{self, AckProperties, SubscribeProperties, UnsubscribePro
 use crate::reason::ReasonCode;
 use crate::storage::{Borrowed, FromRaw, IntoOwned, Owned, SeqRef, Storage};
 use crate::topic;
+use crate::topic_strings::TopicFilter;
 use crate::wire::{self, bad, PResult};
 
 /// When the server sends retained messages for a new subscription (MQTT 5 3.8.3.1).
@@ -85,17 +86,18 @@ impl SubscriptionOptions {
 /// One topic filter of a SUBSCRIBE with its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription<S: Storage = Owned> {
-    /// Topic filter (may be `$share/group/filter` in MQTT 5).
-    pub filter: S::Str,
+    /// Topic filter (may be `$share/group/filter` in MQTT 5). In the owned form a
+    /// [`TopicFilter`], checked when it was built (or decoded).
+    pub filter: S::Filter,
     /// Options.
     pub options: SubscriptionOptions,
 }
 
 impl Subscription<Owned> {
     /// A subscription to `filter` with `max_qos`.
-    pub fn new(filter: impl Into<ByteStr>, max_qos: QoS) -> Self {
+    pub fn new(filter: TopicFilter, max_qos: QoS) -> Self {
         Self {
-            filter: filter.into(),
+            filter,
             options: SubscriptionOptions::new(max_qos),
         }
     }
@@ -140,7 +142,7 @@ impl<'a> IntoOwned for Subscription<Borrowed<'a>> {
     type Owned = Subscription<Owned>;
     fn into_owned(self, frame: &Bytes) -> Subscription<Owned> {
         Subscription {
-            filter: self.filter.into_owned(frame),
+            filter: TopicFilter::from_checked(self.filter.into_owned(frame)),
             options: self.options,
         }
     }
@@ -314,14 +316,14 @@ impl Subscribe<Owned> {
 }
 
 impl Subscription<Owned> {
-    /// The sender's rules for one subscription, in the order the encoders report them: the
-    /// filter [MQTT-4.7.1], options that need MQTT 5, No Local on a shared subscription
-    /// [MQTT-3.8.3-4], the filter's length. Returns its length on the wire (prefix included).
+    /// The sender's rules for one subscription, in the order the encoders report them:
+    /// options that need MQTT 5, No Local on a shared subscription [MQTT-3.8.3-4] (the filter
+    /// itself and its length were checked when its `TopicFilter` was built). Returns its
+    /// length on the wire (prefix included).
     #[allow(clippy::inline_always)] // measured with callgrind
     #[inline(always)]
     fn check(&self, version: ProtocolVersion) -> Result<usize, EncodeError> {
         let filter = self.filter.as_bytes();
-        topic::check_filter(filter).map_err(|e| EncodeError::from_filter(&e))?;
         if version == ProtocolVersion::V311 && !self.options.is_v3() {
             return Err(EncodeError::V5OnlyFeature {
                 packet: PacketType::Subscribe,
@@ -330,7 +332,7 @@ impl Subscription<Owned> {
         if self.options.no_local && topic::is_shared_bytes(filter) {
             return Err(EncodeError::NoLocalOnSharedSubscription);
         }
-        wire::scanned_string_len(filter)
+        Ok(2 + filter.len())
     }
 }
 

@@ -1,8 +1,9 @@
-//! The plain SUBSCRIBE encoder: the common SUBSCRIBE — without properties, every filter and
-//! option within the rules — written with one reservation by word stores into the buffer's
-//! spare room ([`wire::try_put_frame`]), each filter checked word by word as it is copied
-//! ([`wire::Frame::copy_words`]). Anything else, every error among it, is left to the general
-//! encoder (`Subscribe::encode_checked`), which the tests here compare it with.
+//! The plain SUBSCRIBE encoder: the common SUBSCRIBE — without properties, every option within
+//! the rules — written with one reservation by word stores into the buffer's spare room
+//! ([`wire::try_put_frame`]); the filters are copied, not scanned (each is a
+//! [`TopicFilter`](crate::TopicFilter), checked when it was built). Anything else, every error
+//! among it, is left to the general encoder (`Subscribe::encode_checked`), which the tests here
+//! compare it with.
 
 use crate::header::ProtocolVersion;
 use crate::topic;
@@ -14,9 +15,8 @@ use super::subscribe::Subscribe;
 struct NotPlain;
 
 impl Subscribe {
-    /// The common SUBSCRIBE — without properties, every filter and option within the rules —
-    /// in one pass: each filter's words are loaded once, stored and checked. `None` (nothing
-    /// appended) for anything else, which [`Self::encode_checked`] writes or refuses with its
+    /// The common SUBSCRIBE — without properties, every option within the rules — in one
+    /// pass over the filters. `None` (nothing appended) for anything else, which [`Self::encode_checked`] writes or refuses with its
     /// error.
     #[inline]
     pub(crate) fn encode_plain(
@@ -43,23 +43,13 @@ impl Subscribe {
             for s in &self.subscriptions {
                 let (filter, options) = (s.filter.as_bytes(), s.options.to_byte());
                 // MQTT 3.1.1 has only the QoS bits; No Local is refused on a shared filter.
-                let shared = filter.first() == Some(&b'$') && topic::is_shared_bytes(filter);
-                if filter.len().wrapping_sub(1) >= usize::from(u16::MAX)
-                    || (!v5 && options > 0b11)
-                    || (options & 0b100 != 0 && shared)
+                // (The filter itself was checked when its `TopicFilter` was built.)
+                if (!v5 && options > 0b11)
+                    || (options & 0b100 != 0 && topic::is_shared_bytes(filter))
                 {
                     return Err(NotPlain);
                 }
-                frame.store((filter.len() as u16).to_be_bytes(), 2);
-                if shared {
-                    // The share name has rules of its own: the whole check, then the copy.
-                    topic::check_filter(filter).map_err(|_| NotPlain)?;
-                    frame.copy_short(filter);
-                } else {
-                    frame.copy_words(filter, |base, word| {
-                        topic::check_filter_word(filter, base, word).map_err(|_| NotPlain)
-                    })?;
-                }
+                frame.prefixed(filter);
                 frame.store([options], 1);
             }
             Ok(())
@@ -99,7 +89,8 @@ mod tests {
 
     /// Filters near every rule: wildcards in and out of place, U+0000, shared subscriptions
     /// (good and bad share names), lengths around the word size, and one too long for its
-    /// two-byte length.
+    /// two-byte length (a `TopicFilter` refuses the bad ones; the SUBSCRIBE strategy keeps the
+    /// others).
     fn filter() -> impl Strategy<Value = String> {
         prop_oneof![
             8 => "[a-c/+#]{0,30}",
@@ -108,6 +99,27 @@ mod tests {
             1 => "[a-c/]{0,12}\0[a-c/+]{0,12}",
             1 => (65_535usize..65_537).prop_map(|n| "a".repeat(n)),
         ]
+    }
+
+    /// Valid filters (what a `TopicFilter` holds): levels of up to 8 bytes and `+`, maybe
+    /// `/#`, shared ones, the longest.
+    fn valid_filter() -> impl Strategy<Value = crate::TopicFilter> {
+        let level = prop_oneof![3 => "[a-c]{0,8}", 1 => Just(String::from("+"))];
+        let levels =
+            (proptest::collection::vec(level, 1..6), any::<bool>()).prop_map(|(levels, hash)| {
+                let filter = levels.join("/");
+                match (hash, filter.is_empty()) {
+                    (false, _) => filter,
+                    (true, true) => String::from("#"),
+                    (true, false) => filter + "/#",
+                }
+            });
+        prop_oneof![
+            8 => levels.clone(),
+            1 => levels.prop_map(|f| String::from("$share/g/") + &f),
+            1 => Just("a".repeat(65_535)),
+        ]
+        .prop_filter_map("a valid filter", |f| crate::TopicFilter::new(f).ok())
     }
 
     fn options() -> impl Strategy<Value = SubscriptionOptions> {
@@ -127,7 +139,7 @@ mod tests {
 
     fn any_subscribe() -> impl Strategy<Value = Subscribe> {
         let subscription = (
-            filter(),
+            valid_filter(),
             prop_oneof![3 => Just(None), 1 => options().prop_map(Some)],
         );
         (
@@ -139,7 +151,7 @@ mod tests {
                 let subscriptions: Vec<Subscription> = subs
                     .into_iter()
                     .map(|(f, options)| Subscription {
-                        filter: f.into(),
+                        filter: f,
                         options: options
                             .unwrap_or_else(|| SubscriptionOptions::new(QoS::AtLeastOnce)),
                     })
@@ -162,6 +174,13 @@ mod tests {
         ) {
             let version = if v5 { ProtocolVersion::V5 } else { ProtocolVersion::V311 };
             agree(&sub, version)?;
+        }
+
+        /// A `TopicFilter` is built exactly from the strings the decoder accepts as filters.
+        #[test]
+        fn a_topic_filter_is_built_from_what_the_decoder_accepts(f in filter()) {
+            let decodable = topic::validate_filter(&f).is_ok() && u16::try_from(f.len()).is_ok();
+            prop_assert_eq!(crate::TopicFilter::new(f.as_str()).is_ok(), decodable, "{:?}", f);
         }
     }
 
@@ -190,7 +209,10 @@ mod tests {
                     .iter()
                     .cycle()
                     .take(filters.len() * many)
-                    .map(|f| Subscription::new(*f, QoS::ExactlyOnce))
+                    .map(|f| {
+                        let filter = crate::TopicFilter::new(*f).expect("a valid filter");
+                        Subscription::new(filter, QoS::ExactlyOnce)
+                    })
                     .collect();
                 let sub = Subscribe::new(7, subs);
                 let mut plain = bytes::BytesMut::from(&b"xy"[..]);
