@@ -16,6 +16,12 @@ pub const TOPIC: &str = "a/b/c/d";
 
 /// Our PUBLISH.
 pub fn publish(size: usize, qos: QoS, v5: bool) -> Packet {
+    Packet::Publish(publish_message(size, qos, v5))
+}
+
+/// [`publish`] as its own type, for the encoder of that type (the peers' encode rows call
+/// theirs too).
+pub fn publish_message(size: usize, qos: QoS, v5: bool) -> Publish {
     let topic = TopicName::new(TOPIC).expect("a valid topic name");
     let mut p = Publish::new(topic, vec![0xA5; size]).with_qos(qos);
     if qos != QoS::AtMostOnce {
@@ -26,7 +32,7 @@ pub fn publish(size: usize, qos: QoS, v5: bool) -> Packet {
         p.properties.message_expiry_interval = Some(60);
         p.properties.payload_format_indicator = Some(true);
     }
-    Packet::Publish(p)
+    p
 }
 
 /// Our PUBACK.
@@ -36,22 +42,32 @@ pub fn puback() -> Packet {
 
 /// Our SUBSCRIBE with 10 filters.
 pub fn subscribe10() -> Packet {
+    Packet::Subscribe(subscribe10_message())
+}
+
+/// [`subscribe10`] as its own type.
+pub fn subscribe10_message() -> Subscribe {
     let filters = (0..10)
         .map(|i| {
             let filter = TopicFilter::new(format!("sensors/{i}/+/temperature"));
             Subscription::new(filter.expect("a valid filter"), QoS::AtLeastOnce)
         })
         .collect();
-    Packet::Subscribe(Subscribe::new(7, filters))
+    Subscribe::new(7, filters)
 }
 
 /// Our CONNECT with credentials.
 pub fn connect() -> Packet {
+    Packet::from(connect_message())
+}
+
+/// [`connect`] as its own type.
+pub fn connect_message() -> mqtt_proto::Connect {
     let mut c = mqtt_proto::Connect::new(ProtocolVersion::V311, "bench-client-0001");
     c.username = Some("user".into());
     c.password = Some(bytes::Bytes::from_static(b"password"));
     c.keep_alive = 30;
-    Packet::from(c)
+    c
 }
 
 /// The wire bytes of our packet.

@@ -265,9 +265,10 @@ impl Connect<Owned> {
         })
     }
 
-    /// [`Packet::encode`](crate::Packet::encode) of a CONNECT, without the dispatch on the
-    /// packet type that sizing and writing go through for the other packets.
-    pub(crate) fn encode(&self, buf: &mut bytes::BytesMut) -> Result<usize, EncodeError> {
+    /// Appends the CONNECT to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
+    /// building a `Packet`; a CONNECT is encoded with its own `protocol`), returning the bytes
+    /// written; on error `buf` is unchanged.
+    pub fn encode(&self, buf: &mut bytes::BytesMut) -> Result<usize, EncodeError> {
         if let Some(written) = self.encode_plain(buf) {
             return Ok(written);
         }

@@ -240,9 +240,9 @@ impl Subscribe<Owned> {
         Ok((2 + v5_block(version, props, packet)?, props))
     }
 
-    /// Appends the SUBSCRIBE to `buf`: the common one by [`Self::encode_plain`], every other
-    /// (and every error) by [`Self::encode_checked`].
-    pub(crate) fn encode(
+    /// Appends the SUBSCRIBE to `buf` (same as [`Packet::encode`](crate::Packet::encode)
+    /// without building a `Packet`), returning the bytes written; on error `buf` is unchanged.
+    pub fn encode(
         &self,
         version: ProtocolVersion,
         buf: &mut bytes::BytesMut,
