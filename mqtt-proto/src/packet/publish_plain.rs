@@ -93,14 +93,14 @@ impl Publish {
         // First byte, remaining length and topic length, in stream order in one word.
         let (header, n) = crate::varint::header_word(first, body as u32);
         let head = header | (u64::from((topic.len() as u16).swap_bytes()) << (8 * n));
-        Some(wire::put_parts(
+        wire::put_parts(
             buf,
             (head.to_le_bytes(), n + 2),
             topic,
             (mid, mid_len),
             (extra_len, put_extra),
             &self.payload,
-        ))
+        )
     }
 
     /// The first byte, packet identifier and topic of a PUBLISH the plain encoders can write
@@ -186,14 +186,17 @@ mod tests {
 
     /// The in-place encoders (`wire::put_in_place`, `wire::put_parts` and their `unsafe` code,
     /// run under Miri in CI) through both PUBLISH paths, the plain one against the checked
-    /// one: every remaining-length size (1 to 3 bytes), topic lengths in each case of the
-    /// short copy (1-3, 4-8, 9-16 bytes, longer) and payloads in each too, both versions, QoS 0
-    /// and 1, into an empty buffer and after existing bytes.
+    /// one: every remaining-length size (1 to 3 bytes), topic lengths in each class of the
+    /// exact copy (1-3, 4-8, 9-16, 17-32 bytes, longer) and payloads at both ends of each
+    /// class (up to 64 bytes, longer), both versions, QoS 0 and 1, into an empty buffer and
+    /// after existing bytes.
     #[test]
     fn in_place_encode_matches_the_checked_encoder_at_length_boundaries() {
-        for topic_len in [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 40] {
+        for topic_len in [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 32, 33, 40, 65] {
             let name: alloc::string::String = (0..topic_len).map(|i| ['a', '/'][i % 2]).collect();
-            for payload_len in [0, 1, 5, 12, 100, 125, 200, 16_380, 16_400] {
+            for payload_len in [
+                0, 1, 2, 3, 4, 5, 8, 9, 12, 16, 17, 32, 33, 64, 65, 100, 125, 200, 16_380, 16_400,
+            ] {
                 for version in [ProtocolVersion::V311, ProtocolVersion::V5] {
                     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
                         let mut p = Publish::new(topic(&name), vec![0x5Au8; payload_len]);
