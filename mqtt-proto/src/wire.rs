@@ -565,10 +565,18 @@ pub(crate) struct HasNul;
 #[inline(always)]
 fn copy_exact(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     let n = dst.len();
-    // Classes by size, in a tree of at most three tests (the empty payload and the 64-byte
-    // one each take three).
+    // Classes by size, in a tree of at most three tests (two for 17 to 32 bytes, a
+    // SUBSCRIBE's filters as a rule).
     if n > 16 {
-        if n > 64 {
+        if n <= 32 {
+            dst[..16].copy_from_slice(&load::<16>(src, 0).map(MaybeUninit::new));
+            dst[n - 16..].copy_from_slice(&load::<16>(src, n - 16).map(MaybeUninit::new));
+        } else if n <= 64 {
+            dst[..16].copy_from_slice(&load::<16>(src, 0).map(MaybeUninit::new));
+            dst[16..32].copy_from_slice(&load::<16>(src, 16).map(MaybeUninit::new));
+            dst[n - 32..n - 16].copy_from_slice(&load::<16>(src, n - 32).map(MaybeUninit::new));
+            dst[n - 16..].copy_from_slice(&load::<16>(src, n - 16).map(MaybeUninit::new));
+        } else {
             let src = &src[..n];
             #[allow(unsafe_code)]
             // SAFETY: `dst` and `src` are both `n` bytes long, and they do not overlap: `dst`
@@ -576,14 +584,6 @@ fn copy_exact(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
             unsafe {
                 core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), n);
             }
-        } else if n > 32 {
-            dst[..16].copy_from_slice(&load::<16>(src, 0).map(MaybeUninit::new));
-            dst[16..32].copy_from_slice(&load::<16>(src, 16).map(MaybeUninit::new));
-            dst[n - 32..n - 16].copy_from_slice(&load::<16>(src, n - 32).map(MaybeUninit::new));
-            dst[n - 16..].copy_from_slice(&load::<16>(src, n - 16).map(MaybeUninit::new));
-        } else {
-            dst[..16].copy_from_slice(&load::<16>(src, 0).map(MaybeUninit::new));
-            dst[n - 16..].copy_from_slice(&load::<16>(src, n - 16).map(MaybeUninit::new));
         }
     } else if n > 3 {
         if n > 8 {

@@ -102,9 +102,12 @@ fn main() {
             buf.clear();
             black_box(packet.encode(v, &mut buf).ok());
         }),
-        "encode_0" | "encode_8" | "encode_1024" => {
-            let size = what["encode_".len()..].parse().unwrap_or(0);
-            let small = benches::publish_message(size, QoS::AtLeastOnce, false);
+        "encode_0" | "encode_8" | "encode_1024" | "encode_qos0_0" | "encode_qos0_64" => {
+            let (qos, size) = match what.strip_prefix("encode_qos0_") {
+                Some(size) => (QoS::AtMostOnce, size),
+                None => (QoS::AtLeastOnce, &what["encode_".len()..]),
+            };
+            let small = benches::publish_message(size.parse().unwrap_or(0), qos, false);
             repeat(n, || {
                 buf.clear();
                 black_box(small.encode(v, &mut buf).ok());
