@@ -297,3 +297,52 @@ fn the_last_publishes_of_a_gathered_burst_leave_without_waiting_for_more() {
         got.lock().expect("lock").len()
     );
 }
+
+/// A topic or filter that breaks a rule of MQTT 4.7 is refused when the call builds its
+/// `TopicName` / `TopicFilter` — the engine's `Invalid` error naming the rule, before any wait
+/// or send — no handler is left for the refused filter, and the client carries on.
+#[test]
+fn a_broken_topic_or_filter_is_refused_with_its_rule_and_the_client_carries_on() {
+    use mqtt_proto::EncodeError;
+    use transport_std::Error;
+
+    let broker = Broker::start(BrokerConfig::default());
+    let c = client(&broker, "broken-names", ProtocolVersion::V5);
+    let (refused_got, refused_handler) = collector();
+    let refused = c.subscribe("names/#/x", QoS::AtLeastOnce, refused_handler);
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Engine(mqtt_engine::Error::Invalid(
+                EncodeError::InvalidTopicFilter
+            )))
+        ),
+        "{:?}",
+        refused.err()
+    );
+    let (got, handler) = collector();
+    c.subscribe("names/+/x", QoS::AtLeastOnce, handler)
+        .expect("a valid filter");
+    c.connect().expect("connect");
+    for (topic, rule) in [
+        ("names/+/x", EncodeError::WildcardInTopicName),
+        ("names/#", EncodeError::WildcardInTopicName),
+        ("names/\0", EncodeError::NullCharacter),
+        ("", EncodeError::EmptyTopicName),
+    ] {
+        let r = c.publish(topic, "no", QoS::AtLeastOnce);
+        assert!(
+            matches!(&r, Err(Error::Engine(mqtt_engine::Error::Invalid(e))) if *e == rule),
+            "{topic:?}: {:?}",
+            r.err()
+        );
+    }
+    c.publish("names/a/x", "yes", QoS::AtLeastOnce)
+        .expect("a valid topic")
+        .wait(T)
+        .expect("acknowledged");
+    assert!(wait_until(T, || got.lock().expect("lock").len() == 1));
+    let m = got.lock().expect("lock")[0].clone();
+    assert_eq!((m.topic(), m.payload_str()), ("names/a/x", Some("yes")));
+    assert!(refused_got.lock().expect("lock").is_empty());
+}

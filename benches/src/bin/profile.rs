@@ -113,6 +113,28 @@ fn main() {
                 black_box(small.encode(v, &mut buf).ok());
             });
         }
+        "encode_0_small" | "mqtt_protocol_encode_0" => {
+            let small = benches::publish_message(0, QoS::AtLeastOnce, false);
+            let mp = mqtt::packet::PublishPacket::new(
+                mqtt::TopicName::new(benches::TOPIC).expect("topic"),
+                mqtt::packet::QoSWithPacketIdentifier::Level1(42),
+                vec![],
+            );
+            let mut small_buf = BytesMut::with_capacity(26);
+            let mut small_out: Vec<u8> = Vec::with_capacity(26);
+            if what == "encode_0_small" {
+                repeat(n, || {
+                    small_buf.clear();
+                    black_box(small.encode(v, &mut small_buf).ok());
+                });
+            } else {
+                repeat(n, || {
+                    use mqtt::Encodable;
+                    small_out.clear();
+                    black_box(mp.encode(&mut small_out).is_ok());
+                });
+            }
+        }
         "encode_puback" => repeat(n, || {
             buf.clear();
             black_box(puback_message.encode(PacketType::PubAck, v, &mut buf).ok());

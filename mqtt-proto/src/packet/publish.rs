@@ -232,6 +232,7 @@ impl Publish<Owned> {
 
     /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
     /// building a `Packet`).
+    #[inline]
     pub fn encode(
         &self,
         version: ProtocolVersion,
