@@ -109,7 +109,7 @@ impl TopicFilter {
 
     /// True for a `$share/ShareName/filter` shared subscription.
     pub fn is_shared(&self) -> bool {
-        crate::topic::is_shared(self.as_str())
+        crate::topic::is_shared_bytes(self.as_bytes())
     }
 
     /// The filter as a plain [`ByteStr`].

@@ -278,7 +278,7 @@ pub(crate) fn put_plain(props: &PublishProperties, frame: &mut Frame<'_>) {
 fn put_field(frame: &mut Frame<'_>, pid: u8, value: &[u8]) {
     let [a, b] = (value.len() as u16).to_be_bytes();
     frame.store([pid, a, b], 3);
-    frame.copy_short(value);
+    frame.copy(value);
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ struct NotPlain;
 
 impl Subscribe {
     /// The common SUBSCRIBE — without properties, every option within the rules — in one
-    /// pass over the filters. `None` (nothing appended) for anything else, which [`Self::encode_checked`] writes or refuses with its
-    /// error.
+    /// pass over the filters. `None` (nothing appended) for anything else, which
+    /// [`Self::encode_checked`] writes or refuses with its error.
     #[inline]
     pub(crate) fn encode_plain(
         &self,
@@ -42,10 +42,10 @@ impl Subscribe {
             frame.store((header | id << (8 * n)).to_le_bytes(), n + head);
             for s in &self.subscriptions {
                 let (filter, options) = (s.filter.as_bytes(), s.options.to_byte());
-                // MQTT 3.1.1 has only the QoS bits; No Local is refused on a shared filter.
-                // (The filter itself was checked when its `TopicFilter` was built.)
-                // A filter's length fits its two-byte prefix (a `TopicFilter`): said again here
-                // for the compiler, which then drops the entry's inner bounds checks.
+                // MQTT 3.1.1 has only the QoS bits; No Local is refused on a shared filter. The
+                // filter itself was checked when its `TopicFilter` was built; that its length
+                // fits the two-byte prefix is said again for the compiler, which then drops the
+                // entry's inner bounds checks.
                 if filter.len() > usize::from(u16::MAX)
                     || (!v5 && options > 0b11)
                     || (options & 0b100 != 0 && topic::is_shared_bytes(filter))
