@@ -193,22 +193,39 @@ impl Publish<Owned> {
 
     /// Like [`Self::encode`], refusing a packet larger than `max_size` bytes (the peer's
     /// Maximum Packet Size) without writing anything; checks and writes in one pass.
-    #[inline]
+    #[allow(clippy::inline_always)] // the short path inlined: see `encode_short`
+    #[inline(always)]
     pub fn encode_within(
         &self,
         version: ProtocolVersion,
         max_size: Option<u32>,
         buf: &mut bytes::BytesMut,
     ) -> Result<usize, EncodeError> {
-        if let Some(written) = self.encode_plain(version, max_size, buf) {
-            return Ok(written);
+        match self.encode_short(version, max_size, buf) {
+            Some(written) => Ok(written),
+            None => self.encode_other(version, max_size, buf),
         }
-        if let (ProtocolVersion::V5, Some(props)) = (version, self.properties.get()) {
-            if let Some(written) = self.encode_plain_with(props, max_size, buf) {
-                return Ok(written);
-            }
+    }
+
+    /// Every PUBLISH [`Self::encode_short`] leaves (out of line: the short path is inlined
+    /// where a PUBLISH is encoded): the other plain ones, then the general path.
+    #[inline(never)]
+    fn encode_other(
+        &self,
+        version: ProtocolVersion,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let plain = match (version, self.properties.get()) {
+            (_, None) => self.encode_plain(version, max_size, buf),
+            (ProtocolVersion::V5, Some(props)) => self.encode_plain_with(props, max_size, buf),
+            // Properties in MQTT 3.1.1, even an empty set: the general path.
+            (ProtocolVersion::V311, Some(_)) => None,
+        };
+        match plain {
+            Some(written) => Ok(written),
+            None => self.encode_checked(version, max_size, buf),
         }
-        self.encode_checked(version, max_size, buf)
     }
 
     /// Every PUBLISH [`Self::encode_plain`] leaves: properties, long topics, and every error.
@@ -232,7 +249,8 @@ impl Publish<Owned> {
 
     /// Appends the PUBLISH to `buf` (same as [`Packet::encode`](crate::Packet::encode) without
     /// building a `Packet`).
-    #[inline]
+    #[allow(clippy::inline_always)] // the short path inlined: see `encode_short`
+    #[inline(always)]
     pub fn encode(
         &self,
         version: ProtocolVersion,

@@ -1,8 +1,10 @@
 //! The plain PUBLISH encoders: the common PUBLISH — valid, within the size limit, without
-//! properties or with the usual MQTT 5 ones — written with one reservation and straight-line
-//! stores into the buffer's spare room ([`wire::put_parts`]). Anything else, every error among
-//! it, is left to the general encoder (`Publish::encode_checked`), which the tests here and
-//! the proptests in [`super::fast`] compare them with.
+//! properties or with the usual MQTT 5 ones — written with straight-line stores into the
+//! buffer's spare room: the short frame without properties into a buffer that has the room
+//! ([`wire::put_short`], inlined where `Publish::encode` is called), the others with one
+//! reservation ([`wire::put_parts`]). Anything else, every error among it, is left to the
+//! general encoder (`Publish::encode_checked`), which the tests here and the proptests in
+//! [`super::fast`] compare them with.
 
 use crate::header::{ProtocolVersion, QoS};
 use crate::properties::PublishProperties;
@@ -40,12 +42,43 @@ impl Publish {
         )
     }
 
-    /// [`Self::encode_plain`] for an MQTT 5 PUBLISH with properties (out of line: most have
-    /// none; properties in MQTT 3.1.1, even an empty set, take the general path): those
+    /// The most common PUBLISH — valid, within `max_size`, no properties, a frame under
+    /// 16 KiB — into a buffer that already has the room ([`wire::put_short`]); `None` (nothing
+    /// written) otherwise. Small enough to be inlined where a PUBLISH is encoded, without a
+    /// call, a stack frame or a reservation (callgrind, `profile encode_0`, an empty QoS 1
+    /// PUBLISH: 135 → 96 instructions, mqtt-protocol's encoder 126; 64 B 144 → 105, 1 KiB
+    /// 275 → 229).
+    #[allow(clippy::inline_always)] // measured with callgrind, as above
+    #[inline(always)]
+    pub(crate) fn encode_short(
+        &self,
+        version: ProtocolVersion,
+        max_size: Option<u32>,
+        buf: &mut bytes::BytesMut,
+    ) -> Option<usize> {
+        if !self.properties.is_absent() {
+            return None;
+        }
+        let (first, id, topic) = self.plain_head(false)?;
+        let id_len = if id.is_some() { 2 } else { 0 };
+        let props_len = usize::from(version == ProtocolVersion::V5);
+        let mid = u32::from(id.unwrap_or(0).swap_bytes()).to_le_bytes();
+        wire::put_short(
+            buf,
+            first,
+            topic,
+            (mid, id_len + props_len),
+            &self.payload,
+            max_size,
+        )
+    }
+
+    /// [`Self::encode_plain`] for an MQTT 5 PUBLISH with properties (properties in MQTT 3.1.1,
+    /// even an empty set, take the general path): those
     /// [`plain_len`](super::publish_properties::plain_len) sizes, written by
     /// [`put_plain`](super::publish_properties::put_plain) between the packet identifier and
     /// the payload.
-    #[inline(never)]
+    #[inline]
     pub(crate) fn encode_plain_with(
         &self,
         props: &PublishProperties,
@@ -207,12 +240,72 @@ mod tests {
                             let mut checked = fast.clone();
                             let a = p.encode_plain(version, None, &mut fast);
                             let b = p.encode_checked(version, None, &mut checked);
-                            assert_eq!(a, b.ok(), "{topic_len} {payload_len} {version:?} {qos:?}");
+                            let total = b.expect("a valid PUBLISH");
+                            assert_eq!(a, Some(total), "{topic_len} {payload_len} {version:?}");
                             assert_eq!(fast, checked);
+                            // The short path, into a buffer with the room: every frame whose
+                            // remaining length takes one or two bytes (at most 16,386 bytes).
+                            let mut short = bytes::BytesMut::with_capacity(checked.len() + 8);
+                            short.extend_from_slice(&[7u8; 3][..already]);
+                            let c = p.encode_short(version, None, &mut short);
+                            if total <= 16_386 {
+                                assert_eq!(c, Some(total), "{topic_len} {payload_len} {version:?}");
+                                assert_eq!(short, checked);
+                            } else {
+                                assert_eq!(c, None);
+                                assert_eq!(short.len(), already);
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// The short path writes nothing where it cannot write the frame whole, and the general
+    /// path then takes over: a buffer without the room (which the general path reserves), a
+    /// frame over the peer's maximum (refused there with its error), at the 16 KiB edge.
+    #[test]
+    fn in_place_encode_short_declines_without_the_room_or_over_the_maximum() {
+        const V311: ProtocolVersion = ProtocolVersion::V311;
+        let p = Publish::new(topic("a/b"), vec![9u8; 20]).with_qos(QoS::AtLeastOnce);
+        let p = Publish {
+            packet_id: Some(3),
+            ..p
+        };
+        let total = 2 + 2 + 3 + 2 + 20;
+        let mut buf = bytes::BytesMut::new();
+        assert_eq!(p.encode_short(V311, None, &mut buf), None);
+        assert!(buf.is_empty());
+        assert_eq!(p.encode(V311, &mut buf), Ok(total));
+        // The room for the frame and the eight bytes written past it as whole words.
+        let mut tight = bytes::BytesMut::with_capacity(total + 7);
+        assert_eq!(p.encode_short(V311, None, &mut tight), None);
+        let mut room = bytes::BytesMut::with_capacity(total + 8);
+        let max = Some(total as u32);
+        assert_eq!(p.encode_short(V311, max, &mut room), Some(total));
+        assert_eq!(room, buf);
+        room.clear();
+        let under = Some(total as u32 - 1);
+        assert_eq!(p.encode_short(V311, under, &mut room), None);
+        assert!(room.is_empty());
+        assert_eq!(
+            p.encode_within(V311, under, &mut room),
+            Err(crate::EncodeError::ExceedsMaximumPacketSize {
+                size: total,
+                max: total as u32 - 1
+            })
+        );
+        assert!(room.is_empty());
+        // Remaining lengths 16,383 (the longest of two bytes) and 16,384 (three).
+        for (payload_len, short) in [(16_383 - 2 - 3 - 2, true), (16_384 - 2 - 3 - 2, false)] {
+            let p = Publish {
+                payload: vec![1u8; payload_len].into(),
+                ..p.clone()
+            };
+            let mut buf = bytes::BytesMut::with_capacity(16_400);
+            let written = p.encode_short(V311, None, &mut buf);
+            assert_eq!(written.is_some(), short, "{payload_len}");
         }
     }
 }

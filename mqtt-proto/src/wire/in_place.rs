@@ -1,232 +1,12 @@
-//! Primitive fields on the wire (MQTT 1.5): integers, strings, binary data, with `nom` readers
-//! over a complete packet body and writers into any `BufMut`.
+//! Writers of whole frames straight into a `BytesMut`'s spare room, with one reservation and
+//! one bounds check a frame: the plain encoders' (PUBLISH, SUBSCRIBE, CONNECT) and the general
+//! ones' [`Room`].
 
 use core::mem::MaybeUninit;
 
 use bytes::{BufMut, BytesMut};
-use nom::error::{ErrorKind, ParseError};
 
-use crate::error::{DecodeError, EncodeError};
-use crate::header::PacketType;
 use crate::varint;
-
-/// Failure inside a packet body. `Eof` is turned into [`DecodeError::Truncated`] by the packet
-/// dispatcher, which knows the packet type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Fail {
-    Eof,
-    Bad(DecodeError),
-}
-
-impl<I> ParseError<I> for Fail {
-    fn from_error_kind(_: I, _: ErrorKind) -> Self {
-        Fail::Eof
-    }
-    fn append(_: I, _: ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-impl Fail {
-    pub(crate) fn into_decode_error(self, packet: PacketType) -> DecodeError {
-        match self {
-            Fail::Eof => DecodeError::Truncated { packet },
-            Fail::Bad(e) => e,
-        }
-    }
-}
-
-impl From<DecodeError> for Fail {
-    fn from(e: DecodeError) -> Self {
-        Fail::Bad(e)
-    }
-}
-
-/// Result of a body parser.
-pub(crate) type PResult<'a, T> = nom::IResult<&'a [u8], T, Fail>;
-
-/// A rule broken inside a body.
-pub(crate) fn bad<'a, T>(e: DecodeError) -> PResult<'a, T> {
-    Err(nom::Err::Failure(Fail::Bad(e)))
-}
-
-/// `N` bytes off the front of `input`, or `Eof`.
-#[inline]
-fn bytes<const N: usize>(input: &[u8]) -> PResult<'_, [u8; N]> {
-    match input.split_first_chunk::<N>() {
-        Some((b, rest)) => Ok((rest, *b)),
-        None => Err(nom::Err::Error(Fail::Eof)),
-    }
-}
-
-#[inline]
-pub(crate) fn u8(input: &[u8]) -> PResult<'_, u8> {
-    bytes::<1>(input).map(|(rest, [b])| (rest, b))
-}
-
-#[inline]
-pub(crate) fn u16(input: &[u8]) -> PResult<'_, u16> {
-    bytes::<2>(input).map(|(rest, b)| (rest, u16::from_be_bytes(b)))
-}
-
-#[inline]
-pub(crate) fn u32(input: &[u8]) -> PResult<'_, u32> {
-    bytes::<4>(input).map(|(rest, b)| (rest, u32::from_be_bytes(b)))
-}
-
-/// A variable byte integer inside a body.
-pub(crate) fn varint(input: &[u8]) -> PResult<'_, u32> {
-    match varint::parse_streaming(input) {
-        Ok(Some((v, n))) => Ok((&input[n..], v)),
-        Ok(None) => Err(nom::Err::Error(Fail::Eof)),
-        Err(e) => bad(e),
-    }
-}
-
-/// Two-byte length followed by that many bytes (MQTT 1.5.6). Plain slices: `nom`'s
-/// `length_data` cost about 45 instructions a field more (callgrind: a CONNECT with three such
-/// fields decoded in 1,070 → 933); too few bytes is the same `Eof` (→ `Truncated`) as any other
-/// short read.
-#[inline]
-pub(crate) fn binary(input: &[u8]) -> PResult<'_, &[u8]> {
-    prefixed(input).ok_or(nom::Err::Error(Fail::Eof))
-}
-
-/// The length-prefixed field at the front of `input` and what follows it: `(rest, data)`,
-/// `None` when `input` is shorter than the prefix says.
-#[inline]
-pub(crate) fn prefixed(input: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (len, rest) = input.split_first_chunk::<2>()?;
-    let (data, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-    Some((rest, data))
-}
-
-/// A UTF-8 encoded string (MQTT 1.5.4): well-formed, no U+0000.
-pub(crate) fn string(input: &[u8]) -> PResult<'_, &str> {
-    let (rest, raw) = binary(input)?;
-    match check_utf8(raw) {
-        Ok(s) => Ok((rest, s)),
-        Err(e) => bad(e),
-    }
-}
-
-/// A string of a region the decoder has validated (a [`SeqRef`](crate::SeqRef)'s bytes): the
-/// rules were checked when the packet was decoded, so only the `&str` is made here (for ASCII
-/// a word-at-a-time check). `None` at the end of the region.
-#[inline]
-pub(crate) fn validated_string(input: &[u8]) -> Option<(&[u8], &str)> {
-    let (rest, raw) = prefixed(input)?;
-    Some((rest, crate::utf8::text(raw).ok()?))
-}
-
-/// Moves `raw` past a length-prefixed string and `extra` bytes after it; `false` at the end
-/// of a (validated) region.
-#[inline]
-pub(crate) fn skip_prefixed(raw: &mut &[u8], extra: usize) -> bool {
-    match prefixed(raw).and_then(|(rest, _)| rest.get(extra..)) {
-        Some(rest) => {
-            *raw = rest;
-            true
-        }
-        None => false,
-    }
-}
-
-/// Validates an MQTT string. Rust's UTF-8 check already rejects encoded surrogates
-/// (U+D800..U+DFFF) and overlong forms [MQTT-1.5.4-1]; U+0000 is checked here [MQTT-1.5.4-2].
-#[inline]
-pub(crate) fn check_utf8(raw: &[u8]) -> Result<&str, DecodeError> {
-    match crate::utf8::plain_ascii(raw) {
-        Some(s) => Ok(s),
-        None => check_text(raw),
-    }
-}
-
-/// [`check_utf8`] of a string that is not plain ASCII (or is invalid).
-#[inline(never)]
-fn check_text(raw: &[u8]) -> Result<&str, DecodeError> {
-    let s = crate::utf8::text(raw).map_err(|_| DecodeError::InvalidUtf8)?;
-    if crate::topic::has_nul(raw) {
-        return Err(DecodeError::NullCharacter);
-    }
-    Ok(s)
-}
-
-/// A packet identifier, which may not be 0 [MQTT-2.2.1-3].
-pub(crate) fn packet_id(packet: PacketType) -> impl Fn(&[u8]) -> PResult<'_, u16> {
-    move |input| {
-        let (rest, id) = u16(input)?;
-        if id == 0 {
-            return bad(DecodeError::ZeroPacketId { packet });
-        }
-        Ok((rest, id))
-    }
-}
-
-/// Wire length of a string, checking the sender's rules first.
-pub(crate) fn string_len(s: &[u8]) -> Result<usize, EncodeError> {
-    if s.len() > usize::from(u16::MAX) {
-        return Err(EncodeError::StringTooLong(s.len()));
-    }
-    if crate::topic::has_nul(s) {
-        return Err(EncodeError::NullCharacter);
-    }
-    Ok(2 + s.len())
-}
-
-/// Length of a string already scanned for U+0000 (topic names, filters).
-pub(crate) fn scanned_string_len(s: &[u8]) -> Result<usize, EncodeError> {
-    if s.len() > usize::from(u16::MAX) {
-        return Err(EncodeError::StringTooLong(s.len()));
-    }
-    Ok(2 + s.len())
-}
-
-/// Wire length of binary data.
-pub(crate) fn binary_len(b: &[u8]) -> Result<usize, EncodeError> {
-    if b.len() > usize::from(u16::MAX) {
-        return Err(EncodeError::BinaryTooLong(b.len()));
-    }
-    Ok(2 + b.len())
-}
-
-/// Writes a length-prefixed field whose length was checked by [`string_len`] / [`binary_len`].
-pub(crate) fn put_prefixed(buf: &mut impl BufMut, b: &[u8]) {
-    buf.put_u16(b.len() as u16);
-    buf.put_slice(b);
-}
-
-/// Turns a rule broken inside a body into a parser failure (for use with `?`).
-pub(crate) fn fail(e: DecodeError) -> nom::Err<Fail> {
-    nom::Err::Failure(Fail::Bad(e))
-}
-
-/// A reason code byte that must be one `packet` may carry (MQTT 5).
-pub(crate) fn reason_code(
-    packet: PacketType,
-) -> impl Fn(&[u8]) -> PResult<'_, crate::reason::ReasonCode> {
-    move |input| {
-        let (rest, code) = u8(input)?;
-        match crate::reason::ReasonCode::from_u8(code).filter(|c| c.is_valid_for(packet)) {
-            Some(c) => Ok((rest, c)),
-            None => bad(DecodeError::InvalidReasonCode { packet, code }),
-        }
-    }
-}
-
-/// Size of a whole packet whose body (remaining length) is `body` bytes.
-pub(crate) fn total_len(body: usize) -> Result<usize, EncodeError> {
-    match u32::try_from(body) {
-        Ok(len) if len <= varint::MAX => Ok(1 + varint::encoded_len(len) + body),
-        _ => Err(EncodeError::PacketTooLarge(body)),
-    }
-}
-
-/// Writes a fixed header; `body` was checked by [`total_len`].
-pub(crate) fn put_header(buf: &mut impl BufMut, first_byte: u8, body: usize) {
-    buf.put_u8(first_byte);
-    varint::put(buf, body as u32);
-}
 
 /// Appends exactly `total` bytes, written by `put`, straight into `buf`'s spare room: the
 /// writes are plain stores into a slice instead of one out-of-line `BytesMut` call each
@@ -365,6 +145,64 @@ pub(crate) fn put_parts<const M: usize>(
     Some(total)
 }
 
+/// Appends a frame whose remaining length takes one or two bytes (a frame under 16 KiB: most
+/// PUBLISHes without properties) when `buf` already has the room: `first`, the remaining
+/// length, the topic with its length, the first `mid_len` bytes of `mid`, the payload. `None`
+/// (nothing appended) for a longer frame, one over `max_size`, or a buffer without the room
+/// (the caller's general path reserves it: a reservation here would be a call, and with it a
+/// stack frame, on the path that needs none). Safe code: with every part under 16 KiB the
+/// compiler proves the slices within the one room check (no bounds check is left in the
+/// inlined code); only `set_len` is `unsafe`.
+#[allow(clippy::inline_always)] // measured with callgrind (see `Publish::encode_short`)
+#[inline(always)]
+pub(crate) fn put_short(
+    buf: &mut BytesMut,
+    first: u8,
+    topic: &[u8],
+    (mid, mid_len): ([u8; 4], usize),
+    payload: &[u8],
+    max_size: Option<u32>,
+) -> Option<usize> {
+    const SHORT: usize = 1 << 14;
+    let (t, p) = (topic.len(), payload.len());
+    // Each part under 16 KiB: no sum below can wrap.
+    if (t | p | mid_len) >= SHORT {
+        return None;
+    }
+    let body = 2 + t + mid_len.min(4) + p;
+    if body >= SHORT {
+        return None;
+    }
+    // First byte and remaining length (`n` bytes, 2 or 3), then the topic length.
+    let (header, n) = varint::header_word(first, body as u32);
+    let head = header | u64::from((t as u16).swap_bytes()) << (8 * n.min(3));
+    let topic_at = n.min(3) + 2;
+    let total = topic_at + t + mid_len.min(4) + p;
+    if max_size.is_some_and(|max| total > max as usize) {
+        return None;
+    }
+    let len = buf.len();
+    let room = buf.spare_capacity_mut();
+    // The head and middle words are written whole: up to eight bytes past `total`.
+    if room.len() < total + 8 {
+        return None;
+    }
+    room[..8].copy_from_slice(&head.to_le_bytes().map(MaybeUninit::new));
+    let mid_at = topic_at + t;
+    copy_exact(&mut room[topic_at..mid_at], topic);
+    room[mid_at..mid_at + 4].copy_from_slice(&mid.map(MaybeUninit::new));
+    copy_exact(&mut room[mid_at + mid_len.min(4)..total], payload);
+    #[allow(unsafe_code)]
+    // SAFETY: `room[..total]` is initialized — `..topic_at` by the head word, `topic_at..
+    // mid_at` by the topic's copy, the `mid_len` bytes after it by the middle word and the
+    // rest by the payload's copy (`copy_exact` writes every byte of its `dst`) — and `room` is
+    // the spare capacity after `len`: what `set_len` requires.
+    unsafe {
+        buf.set_len(len + total);
+    }
+    Some(total)
+}
+
 /// Appends a frame of `total` bytes written by `write` through a [`Frame`] (word stores and
 /// short copies), with one reservation; when `write` fails, nothing is appended. As with
 /// [`put_parts`], a write past the reserved room panics. Returns the frame's length.
@@ -414,7 +252,7 @@ impl Frame<'_> {
     }
 
     /// A length-prefixed field (its length checked by the caller: at most 65,535 bytes), as
-    /// [`put_prefixed`] writes it into a `BufMut`.
+    /// [`put_prefixed`](super::put_prefixed) writes it into a `BufMut`.
     #[allow(clippy::inline_always)] // measured with callgrind (see `put_parts`)
     #[inline(always)]
     pub(crate) fn prefixed(&mut self, value: &[u8]) {
@@ -527,7 +365,7 @@ fn short_word(src: &[u8]) -> u64 {
 }
 
 /// A string to be written holds U+0000: the plain encoders decline it (the general ones then
-/// report [`EncodeError::NullCharacter`]).
+/// report [`EncodeError::NullCharacter`](crate::EncodeError::NullCharacter)).
 pub(crate) struct HasNul;
 
 /// Fills `dst` with the first `dst.len()` bytes of `src` (which has at least as many: the
