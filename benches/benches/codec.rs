@@ -16,7 +16,9 @@ use benches::{
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use mqtt::{Decodable, Encodable};
-use mqtt_proto::{decode, decode_ref, PacketType, ProtocolVersion, PubResponse, QoS};
+use mqtt_proto::{
+    decode, decode_connect_ref, decode_ref, PacketType, ProtocolVersion, PubResponse, QoS,
+};
 
 const MAX: usize = 1 << 20;
 use ProtocolVersion::{V311, V5};
@@ -323,6 +325,10 @@ fn small_packets(c: &mut Criterion) {
     let bytes = wire(&ours, V311);
     g.bench_function("ours_decode_borrowed", |b| {
         b.iter(|| black_box(decode_ref(black_box(&bytes), V311, MAX)).is_ok())
+    });
+    // A server's first read: the CONNECT as its own type (`decode_ref` boxes it).
+    g.bench_function("ours_decode_connect_ref", |b| {
+        b.iter(|| black_box(decode_connect_ref(black_box(&bytes), MAX)).is_ok())
     });
     g.bench_function("mqttrs_decode", |b| {
         b.iter(|| black_box(mqttrs::decode_slice(black_box(&bytes))).is_ok())

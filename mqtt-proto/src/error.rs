@@ -148,6 +148,10 @@ pub enum DecodeError {
     /// [`decode_publish_head`](crate::decode_publish_head) was given another packet.
     #[error("{0:?} is not a PUBLISH")]
     NotPublish(PacketType),
+    /// [`decode_connect_ref`](crate::decode_connect_ref) was given another packet: a
+    /// connection's first packet must be a CONNECT [MQTT-3.1.0-1].
+    #[error("{0:?} where a CONNECT must come")]
+    NotConnect(PacketType),
 }
 
 impl DecodeError {
@@ -162,6 +166,7 @@ impl DecodeError {
                 | Self::NoLocalOnSharedSubscription
                 | Self::UnsupportedProtocolLevel(_)
                 | Self::InvalidProtocolName
+                | Self::NotConnect(_)
         )
     }
 }

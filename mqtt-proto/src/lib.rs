@@ -93,7 +93,7 @@ pub use boxed::{Boxed, EmptyValue};
 pub use bytestr::ByteStr;
 pub use error::{DecodeError, EncodeError};
 pub use header::{PacketType, ProtocolVersion, QoS};
-pub use packet::connect::{ConnAck, Connect, LastWill};
+pub use packet::connect::{decode_connect_ref, ConnAck, Connect, LastWill};
 pub use packet::disconnect::{Auth, Disconnect};
 pub use packet::head::{decode_publish_head, PublishHead};
 pub use packet::publish::{PubResponse, Publish};

@@ -5,7 +5,9 @@ mod common;
 
 use bytes::BytesMut;
 use common::{hex, MAX};
-use mqtt_proto::{decode, decode_ref, DecodeError, PacketType, ProtocolVersion};
+use mqtt_proto::{
+    decode, decode_connect_ref, decode_ref, DecodeError, PacketType, ProtocolVersion,
+};
 
 use DecodeError as E;
 use PacketType as P;
@@ -120,6 +122,14 @@ fn malformed_table_yields_named_errors() {
             Err(expected.clone()),
             "{what} (owned)"
         );
+        if bytes[0] >> 4 == PacketType::Connect as u8 {
+            // A server's first read: the CONNECT as its own type, the same error.
+            assert_eq!(
+                decode_connect_ref(&bytes, MAX).map(|_| ()),
+                Err(expected.clone()),
+                "{what} (decode_connect_ref)"
+            );
+        }
         for cut in 0..bytes.len() {
             // A prefix either waits for more or fails early; it never yields a packet.
             let prefix = decode_ref(&bytes[..cut], version, MAX);

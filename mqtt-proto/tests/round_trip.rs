@@ -8,11 +8,12 @@ use bytes::{Bytes, BytesMut};
 use common::{decode_streaming, encode, MAX};
 use mqtt_proto::PacketRef;
 use mqtt_proto::{
-    decode, decode_ref, AckProperties, Auth, AuthProperties, ByteStr, ConnAck, ConnAckProperties,
-    Connect, ConnectProperties, Disconnect, DisconnectProperties, LastWill, Packet, PacketType,
-    ProtocolVersion, PubResponse, Publish, PublishProperties, QoS, ReasonCode, RetainHandling,
-    SubAck, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter,
-    TopicName, Unsubscribe, UnsubscribeProperties, UserProperty, WillProperties,
+    decode, decode_connect_ref, decode_ref, AckProperties, Auth, AuthProperties, ByteStr, ConnAck,
+    ConnAckProperties, Connect, ConnectProperties, DecodeError, Disconnect, DisconnectProperties,
+    LastWill, Packet, PacketType, ProtocolVersion, PubResponse, Publish, PublishProperties, QoS,
+    ReasonCode, RetainHandling, SubAck, Subscribe, SubscribeProperties, Subscription,
+    SubscriptionOptions, TopicFilter, TopicName, Unsubscribe, UnsubscribeProperties, UserProperty,
+    WillProperties,
 };
 use proptest::collection::vec;
 use proptest::option::of;
@@ -619,6 +620,44 @@ proptest! {
         if let Ok(Some(decoded)) = decode(&mut buf, v, MAX) {
             let again = encode(&decoded, v);
             prop_assert_eq!(decode_streaming(&again, v), decoded);
+        }
+    }
+}
+
+proptest! {
+    /// A server's first read, `decode_connect_ref`, agrees with `decode_ref` on every CONNECT
+    /// and every prefix of it, corrupted ones included: the same packet (not boxed), the same
+    /// error, the same wait for more bytes; another packet type is `NotConnect` once its
+    /// fixed header is in.
+    #[test]
+    fn connect_as_its_own_type_agrees_with_the_packet_decoder(
+        (v, packet) in version().prop_flat_map(|v| (Just(v), connect(v))),
+        flips in vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+    ) {
+        let mut bytes = encode(&packet, v);
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        for end in 0..=bytes.len() {
+            let input = &bytes[..end];
+            let own = decode_connect_ref(input, MAX);
+            match decode_ref(input, V5, MAX) {
+                Ok(Some((PacketRef::Connect(c), n))) => prop_assert_eq!(own, Ok(Some((*c, n)))),
+                Ok(Some((other, _))) => {
+                    prop_assert_eq!(own, Err(DecodeError::NotConnect(other.packet_type())));
+                }
+                general if input.first().map(|b| b >> 4) == Some(PacketType::Connect as u8) => {
+                    prop_assert_eq!(own, general.map(|_| None));
+                }
+                general => {
+                    let general = general.map(|_| None);
+                    prop_assert!(
+                        matches!(own, Ok(None) | Err(DecodeError::NotConnect(_))) || own == general,
+                        "{:?} against {:?}", own, general
+                    );
+                }
+            }
         }
     }
 }

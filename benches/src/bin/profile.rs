@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use benches::{publish, subscribe10, wire};
 use bytes::BytesMut;
-use mqtt_proto::{decode, decode_ref, PacketType, ProtocolVersion, QoS};
+use mqtt_proto::{decode, decode_connect_ref, decode_ref, PacketType, ProtocolVersion, QoS};
 
 #[allow(clippy::too_many_lines)] // one arm per measured operation
 fn main() {
@@ -187,6 +187,9 @@ fn main() {
         }),
         "decode_connect" => repeat(n, || {
             black_box(decode_ref(black_box(&connect), v, 1 << 20).is_ok());
+        }),
+        "decode_connect_ref" => repeat(n, || {
+            black_box(decode_connect_ref(black_box(&connect), 1 << 20).is_ok());
         }),
         "mqttrs_decode_connect" => repeat(n, || {
             black_box(black_box(mqttrs::decode_slice(black_box(&connect))).is_ok());

@@ -126,6 +126,12 @@ fn main() {
         get("connect/mqttrs_decode"),
     );
     row(
+        "decode CONNECT, borrowed, as its own type (`decode_connect_ref`)".into(),
+        get("connect/ours_decode_connect_ref"),
+        "mqttrs",
+        get("connect/mqttrs_decode"),
+    );
+    row(
         "encode CONNECT".into(),
         get("connect/ours_encode"),
         "rumqttc v4",

@@ -5,7 +5,7 @@ use bytes::{BufMut, Bytes};
 
 use crate::bytestr::ByteStr;
 use crate::error::{DecodeError, EncodeError};
-use crate::header::{PacketType, ProtocolVersion, QoS};
+use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
 use crate::properties::{self, ConnAckProperties, ConnectProperties, WillProperties};
 use crate::reason::ReasonCode;
 use crate::storage::{Borrowed, IntoOwned, LazyRef, Owned, Storage};
@@ -109,8 +109,53 @@ pub(super) mod flag {
     pub const RESERVED: u8 = 0x01;
 }
 
+/// Decodes a CONNECT from the front of `input` as its own type, without allocating: what a
+/// server reads first on a connection, which must be a CONNECT [MQTT-3.1.0-1].
+///
+/// Returns `Ok(Some((connect, consumed)))`, or `Ok(None)` when `input` does not yet hold the
+/// whole packet. Another packet type is [`DecodeError::NotConnect`], once its fixed header
+/// has arrived; a CONNECT gets the same checks and errors as from
+/// [`decode_ref`](crate::decode_ref), which returns it boxed (every
+/// [`PacketRef`](crate::PacketRef) stays 64 bytes; the box is an allocation a CONNECT).
+///
+/// ```
+/// use mqtt_proto::{decode_connect_ref, ProtocolVersion};
+/// // CONNECT, MQTT 3.1.1, clean session, keep-alive 60 s, client identifier "c1".
+/// let bytes = [0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 2, b'c', b'1'];
+/// let (connect, used) = decode_connect_ref(&bytes, 1024)?.expect("the whole packet");
+/// assert_eq!(connect.protocol, ProtocolVersion::V311);
+/// assert_eq!((connect.client_id, connect.keep_alive, used), ("c1", 60, bytes.len()));
+/// # Ok::<(), mqtt_proto::DecodeError>(())
+/// ```
+#[inline]
+pub fn decode_connect_ref(
+    input: &[u8],
+    max_size: usize,
+) -> Result<Option<(Connect<Borrowed<'_>>, usize)>, DecodeError> {
+    // The version only decides whether AUTH is a packet type: any other type is refused.
+    let Some(header) = FixedHeader::parse(input, ProtocolVersion::V5, max_size)? else {
+        return Ok(None);
+    };
+    if header.packet_type != PacketType::Connect {
+        return Err(DecodeError::NotConnect(header.packet_type));
+    }
+    let total = header.header_len + header.remaining_len;
+    let Some(body) = input.get(header.header_len..total) else {
+        return Ok(None);
+    };
+    let connect = super::whole(PacketType::Connect, Connect::parse_into(body, |c| c))?;
+    Ok(Some((connect, total)))
+}
+
 impl<'a> Connect<Borrowed<'a>> {
     pub(crate) fn parse(body: &'a [u8]) -> PResult<'a, Box<Self>> {
+        Self::parse_into(body, Box::new)
+    }
+
+    /// [`Self::parse`], the CONNECT handed to `wrap` (boxed for a [`PacketRef`](crate::PacketRef),
+    /// as it is for [`decode_connect_ref`]) where it is built.
+    #[inline]
+    fn parse_into<R>(body: &'a [u8], wrap: impl FnOnce(Self) -> R) -> PResult<'a, R> {
         let (rest, name) = wire::binary(body)?;
         if name != PROTOCOL_NAME {
             // [MQTT-3.1.2-1]
@@ -190,7 +235,7 @@ impl<'a> Connect<Borrowed<'a>> {
             password,
             properties,
         };
-        Ok((rest, Box::new(connect)))
+        Ok((rest, wrap(connect)))
     }
 }
 
