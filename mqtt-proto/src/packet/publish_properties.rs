@@ -219,6 +219,7 @@ fn once_string<'a, S: Keep<'a>>(
 /// general encoder's rules for them (Topic Alias non-zero; strings and binary data within
 /// their two-byte length, strings without U+0000). `None` for a set with Subscription
 /// Identifiers (a server's, rare) or a broken rule: the general encoder then decides.
+#[inline]
 pub(crate) fn plain_len(props: &PublishProperties) -> Option<usize> {
     if !props.subscription_identifiers.is_empty() || props.topic_alias == Some(0) {
         return None;
@@ -226,10 +227,10 @@ pub(crate) fn plain_len(props: &PublishProperties) -> Option<usize> {
     let mut len = 2 * usize::from(props.payload_format_indicator.is_some())
         + 5 * usize::from(props.message_expiry_interval.is_some())
         + 3 * usize::from(props.topic_alias.is_some());
-    for s in [&props.response_topic, &props.content_type]
-        .into_iter()
-        .flatten()
-    {
+    if let Some(s) = &props.response_topic {
+        len += 1 + wire::string_len(s.as_bytes()).ok()?;
+    }
+    if let Some(s) = &props.content_type {
         len += 1 + wire::string_len(s.as_bytes()).ok()?;
     }
     if let Some(data) = &props.correlation_data {
@@ -245,6 +246,7 @@ pub(crate) fn plain_len(props: &PublishProperties) -> Option<usize> {
 
 /// Writes `props` (sized by [`plain_len`]) in the general encoder's order: each fixed-size
 /// property as one word store, each string with its identifier and length as one.
+#[inline]
 pub(crate) fn put_plain(props: &PublishProperties, frame: &mut Frame<'_>) {
     if let Some(v) = props.payload_format_indicator {
         frame.store([id::PAYLOAD_FORMAT_INDICATOR, u8::from(v)], 2);
