@@ -37,7 +37,7 @@ impl Publish {
         self.put_frame(
             (first, topic, max_size),
             (mid.to_le_bytes(), id_len + props_len),
-            (0, |_| {}),
+            (0, ()),
             buf,
         )
     }
@@ -99,15 +99,13 @@ impl Publish {
         self.put_frame(
             (first, topic, max_size),
             (mid.to_le_bytes(), id_len + block_len),
-            (props_len, |frame| {
-                super::publish_properties::put_plain(props, frame);
-            }),
+            (props_len, props),
             buf,
         )
     }
 
     /// The frame of a plain PUBLISH — fixed header, topic, `mid` (identifier and property
-    /// length), `extra_len` bytes of properties from `put_extra`, payload — once it is within
+    /// length), `extra_len` bytes of properties from `extra`, payload — once it is within
     /// `max_size`; `None` (nothing written) otherwise.
     #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_plain`)
     #[inline(always)]
@@ -115,7 +113,7 @@ impl Publish {
         &self,
         (first, topic, max_size): (u8, &[u8], Option<u32>),
         (mid, mid_len): ([u8; M], usize),
-        (extra_len, put_extra): (usize, impl FnOnce(&mut wire::Frame<'_>)),
+        (extra_len, extra): (usize, impl wire::FramePart),
         buf: &mut bytes::BytesMut,
     ) -> Option<usize> {
         let body = 2 + topic.len() + mid_len + extra_len + self.payload.len();
@@ -131,7 +129,7 @@ impl Publish {
             (head.to_le_bytes(), n + 2),
             topic,
             (mid, mid_len),
-            (extra_len, put_extra),
+            (extra_len, extra),
             &self.payload,
         )
     }

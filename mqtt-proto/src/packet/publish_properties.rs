@@ -245,8 +245,12 @@ pub(crate) fn plain_len(props: &PublishProperties) -> Option<usize> {
 }
 
 /// Writes `props` (sized by [`plain_len`]) in the general encoder's order: each fixed-size
-/// property as one word store, each string with its identifier and length as one.
-#[inline]
+/// property as one word store, each string with its identifier and length as one. Inlined
+/// into the plain encoder's frame writer, so that the frame's cursor stays in a register: out
+/// of line, each property's write went through the cursor in memory, and a criterion row
+/// moved between 21 and 37 ns with the process's stack placement (store forwarding).
+#[allow(clippy::inline_always)] // measured, as above
+#[inline(always)]
 pub(crate) fn put_plain(props: &PublishProperties, frame: &mut Frame<'_>) {
     if let Some(v) = props.payload_format_indicator {
         frame.store([id::PAYLOAD_FORMAT_INDICATOR, u8::from(v)], 2);
@@ -271,6 +275,15 @@ pub(crate) fn put_plain(props: &PublishProperties, frame: &mut Frame<'_>) {
     for p in &props.user_properties {
         put_field(frame, id::USER_PROPERTY, p.key.as_bytes());
         frame.prefixed(p.value.as_bytes());
+    }
+}
+
+/// The properties of a plain MQTT 5 PUBLISH frame ([`put_plain`]).
+impl wire::FramePart for &PublishProperties {
+    #[allow(clippy::inline_always)] // measured (see `put_plain`)
+    #[inline(always)]
+    fn put(self, frame: &mut Frame<'_>) {
+        put_plain(self, frame);
     }
 }
 

@@ -49,7 +49,7 @@ pub(crate) fn try_put_in_place<E>(
 }
 
 /// Appends one frame made of five parts — `head` (its first `head_len` bytes), `topic`, `mid`
-/// (its first `mid_len` bytes), `extra_len` bytes written by `put_extra` (PUBLISH
+/// (its first `mid_len` bytes), `extra_len` bytes written by `extra` (PUBLISH
 /// properties) and `payload`, the common PUBLISH — with one reservation and
 /// straight-line writes through a [`Frame`]: the two short parts are stored as whole words
 /// into room reserved past the frame, the next part written over their unused bytes; the
@@ -59,7 +59,7 @@ pub(crate) fn try_put_in_place<E>(
 /// topic and payload by [`copy_exact`], without a `memcpy` call up to 64 bytes (callgrind,
 /// the 64 B PUBLISH: 161 → 144 instructions, criterion 12.4 → 7.6 ns; MQTT 5 with three
 /// properties 433 → 421). Returns the frame's length, or `None` (nothing appended) if
-/// `put_extra` wrote another number of bytes than `extra_len`. It does not go through
+/// `extra` wrote another number of bytes than `extra_len`. It does not go through
 /// [`try_put_frame`]: measured, the nested closure cost an MQTT 5 PUBLISH encode 476 → 540
 /// instructions. The topic is a [`TopicName`](crate::TopicName), checked when it was built:
 /// it is copied, not scanned (callgrind, the 64 B PUBLISH: 185 → 167 instructions against
@@ -71,7 +71,7 @@ pub(crate) fn put_parts<const M: usize>(
     (head, head_len): ([u8; 8], usize),
     topic: &[u8],
     (mid, mid_len): ([u8; M], usize),
-    (extra_len, put_extra): (usize, impl FnOnce(&mut Frame<'_>)),
+    (extra_len, extra): (usize, impl FramePart),
     payload: &[u8],
 ) -> Option<usize> {
     const { assert!(M <= FRAME_SLACK) };
@@ -118,7 +118,7 @@ pub(crate) fn put_parts<const M: usize>(
         room: room.get_mut(extra_at..)?,
         at: 0,
     };
-    put_extra(&mut frame);
+    extra.put(&mut frame);
     if frame.at != extra_len {
         // Not the size announced (a bug): nothing appended, the general encoder writes it.
         return None;
@@ -228,6 +228,22 @@ pub(crate) fn try_put_frame<E>(
         buf.set_len(len + at);
     }
     Ok(at)
+}
+
+/// What a plain PUBLISH frame holds between its middle word and its payload (its MQTT 5
+/// properties), written through a [`Frame`] by [`put_parts`]. A trait, not a closure, so that
+/// the writer is inlined where the frame is and the frame's cursor stays in a register (see
+/// `publish_properties::put_plain`).
+pub(crate) trait FramePart {
+    /// Writes the part.
+    fn put(self, frame: &mut Frame<'_>);
+}
+
+/// No part: a PUBLISH without properties.
+impl FramePart for () {
+    #[allow(clippy::inline_always)] // nothing to write: nothing to call
+    #[inline(always)]
+    fn put(self, _: &mut Frame<'_>) {}
 }
 
 /// Room past a frame for [`Frame::store`]'s whole words.

@@ -12,7 +12,7 @@ use crate::varint;
 mod in_place;
 
 pub(crate) use in_place::{
-    put_in_place, put_parts, put_short, try_put_frame, try_put_in_place, Frame, HasNul,
+    put_in_place, put_parts, put_short, try_put_frame, try_put_in_place, Frame, FramePart, HasNul,
 };
 
 /// Failure inside a packet body. `Eof` is turned into [`DecodeError::Truncated`] by the packet
