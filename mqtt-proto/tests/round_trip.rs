@@ -609,11 +609,7 @@ proptest! {
         (v, packet) in version().prop_flat_map(|v| (Just(v), any_packet(v))),
         flips in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
     ) {
-        let mut bytes = encode(&packet, v);
-        for (at, value) in flips {
-            let i = at.index(bytes.len());
-            bytes[i] = value;
-        }
+        let bytes = corrupted(&packet, v, &flips);
         // Whatever still decodes is a packet the encoder accepts too, and it is stable:
         // decode → encode → decode gives the same packet.
         let mut buf = BytesMut::from(&bytes[..]);
@@ -622,6 +618,16 @@ proptest! {
             prop_assert_eq!(decode_streaming(&again, v), decoded);
         }
     }
+}
+
+/// `packet`'s encoding with the bytes at `flips` (positions taken modulo its length) replaced.
+fn corrupted(packet: &Packet, v: ProtocolVersion, flips: &[(prop::sample::Index, u8)]) -> Vec<u8> {
+    let mut bytes = encode(packet, v);
+    for (at, value) in flips {
+        let i = at.index(bytes.len());
+        bytes[i] = *value;
+    }
+    bytes
 }
 
 proptest! {
@@ -634,11 +640,7 @@ proptest! {
         (v, packet) in version().prop_flat_map(|v| (Just(v), connect(v))),
         flips in vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
     ) {
-        let mut bytes = encode(&packet, v);
-        for (at, value) in flips {
-            let i = at.index(bytes.len());
-            bytes[i] = value;
-        }
+        let bytes = corrupted(&packet, v, &flips);
         for end in 0..=bytes.len() {
             let input = &bytes[..end];
             let own = decode_connect_ref(input, MAX);

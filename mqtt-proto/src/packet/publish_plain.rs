@@ -12,11 +12,15 @@ use crate::wire;
 
 use super::publish::Publish;
 
+/// A plain frame's middle word — packet identifier and (MQTT 5) property length, in stream
+/// order — and how many of its bytes are used.
+type MiddleWord = ([u8; 4], usize);
+
 impl Publish {
-    /// The common PUBLISH — valid, within `max_size`, with no properties or (MQTT 5) the
-    /// usual ones — written with one reservation straight into the buffer's spare room.
-    /// `None` (nothing written) for anything else, which the general path encodes or refuses
-    /// with its error.
+    /// A valid PUBLISH without properties, within `max_size`, written with one reservation
+    /// straight into the buffer's spare room: what [`Self::encode_short`] leaves of them (a
+    /// frame of 16 KiB or more, a buffer without the room). `None` (nothing written) for
+    /// anything else, which the general path encodes or refuses with its error.
     #[inline]
     pub(crate) fn encode_plain(
         &self,
@@ -24,7 +28,17 @@ impl Publish {
         max_size: Option<u32>,
         buf: &mut bytes::BytesMut,
     ) -> Option<usize> {
-        // With properties: `encode_plain_with` (MQTT 5) or the general path.
+        let (first, topic, mid) = self.without_properties(version)?;
+        self.put_frame((first, topic, max_size), mid, (0, ()), buf)
+    }
+
+    /// The first byte, topic and middle word (packet identifier and, in MQTT 5, the empty
+    /// property length, with how many of its bytes are used) of a PUBLISH without properties
+    /// that the plain encoders can write; `None` for any other (with properties:
+    /// `encode_plain_with` in MQTT 5, or the general path).
+    #[allow(clippy::inline_always)] // measured with callgrind (see `Self::encode_short`)
+    #[inline(always)]
+    fn without_properties(&self, version: ProtocolVersion) -> Option<(u8, &[u8], MiddleWord)> {
         if !self.properties.is_absent() {
             return None;
         }
@@ -32,14 +46,8 @@ impl Publish {
         let id_len = if id.is_some() { 2 } else { 0 };
         // The (MQTT 5) empty property block: its length byte, 0.
         let props_len = usize::from(version == ProtocolVersion::V5);
-        // Packet identifier and (MQTT 5) the empty property length, in one word.
-        let mid = u32::from(id.unwrap_or(0).swap_bytes());
-        self.put_frame(
-            (first, topic, max_size),
-            (mid.to_le_bytes(), id_len + props_len),
-            (0, ()),
-            buf,
-        )
+        let mid = u32::from(id.unwrap_or(0).swap_bytes()).to_le_bytes();
+        Some((first, topic, (mid, id_len + props_len)))
     }
 
     /// The most common PUBLISH — valid, within `max_size`, no properties, a frame under
@@ -56,21 +64,8 @@ impl Publish {
         max_size: Option<u32>,
         buf: &mut bytes::BytesMut,
     ) -> Option<usize> {
-        if !self.properties.is_absent() {
-            return None;
-        }
-        let (first, id, topic) = self.plain_head(false)?;
-        let id_len = if id.is_some() { 2 } else { 0 };
-        let props_len = usize::from(version == ProtocolVersion::V5);
-        let mid = u32::from(id.unwrap_or(0).swap_bytes()).to_le_bytes();
-        wire::put_short(
-            buf,
-            first,
-            topic,
-            (mid, id_len + props_len),
-            &self.payload,
-            max_size,
-        )
+        let (first, topic, mid) = self.without_properties(version)?;
+        wire::put_short(buf, first, topic, mid, &self.payload, max_size)
     }
 
     /// [`Self::encode_plain`] for an MQTT 5 PUBLISH with properties (properties in MQTT 3.1.1,
