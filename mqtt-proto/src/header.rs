@@ -155,4 +155,18 @@ impl FixedHeader {
             remaining_len,
         }))
     }
+
+    /// Length of the whole packet, fixed header included.
+    #[inline]
+    pub(crate) fn total_len(&self) -> usize {
+        self.header_len + self.remaining_len
+    }
+
+    /// The packet's body in `input` (which starts with this header) and the packet's whole
+    /// length, once `input` holds all of it; `None` while more bytes are needed.
+    #[inline]
+    pub(crate) fn body<'a>(&self, input: &'a [u8]) -> Option<(&'a [u8], usize)> {
+        let total = self.total_len();
+        Some((input.get(self.header_len..total)?, total))
+    }
 }

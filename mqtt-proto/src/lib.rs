@@ -61,9 +61,11 @@
 #![no_std]
 // Unsafe code in two reviewed places, each there for a measured reason given beside it:
 // `utf8::text` and `utf8::plain_ascii` (the same ASCII-to-`&str` step in two checks), and the
-// in-place encoders in `wire` (`put_in_place` with its write-only `Room`; `put_parts` for
-// the common PUBLISH, its parts written at offsets checked once against the room; and
-// `try_put_frame` for the common CONNECT and SUBSCRIBE, with their `Frame`).
+// in-place encoders in `wire::in_place` (`put_in_place` with its write-only `Room`;
+// `put_short` for the short PUBLISH without properties, safe slices but its `set_len`;
+// `put_parts` for the other plain PUBLISHes, their parts written at offsets checked once
+// against the room; and `try_put_frame` for the common CONNECT and SUBSCRIBE, with their
+// `Frame`).
 // Everything else is safe code.
 #![deny(unsafe_code)]
 #![cfg_attr(

@@ -139,8 +139,7 @@ pub fn decode_connect_ref(
     if header.packet_type != PacketType::Connect {
         return Err(DecodeError::NotConnect(header.packet_type));
     }
-    let total = header.header_len + header.remaining_len;
-    let Some(body) = input.get(header.header_len..total) else {
+    let Some((body, total)) = header.body(input) else {
         return Ok(None);
     };
     let connect = super::whole(PacketType::Connect, Connect::parse_into(body, |c| c))?;

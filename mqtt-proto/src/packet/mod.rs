@@ -106,8 +106,7 @@ pub fn decode_ref(
     let Some(header) = FixedHeader::parse(input, version, max_size)? else {
         return Ok(None);
     };
-    let total = header.header_len + header.remaining_len;
-    let Some(body) = input.get(header.header_len..total) else {
+    let Some((body, total)) = header.body(input) else {
         return Ok(None);
     };
     // Each arm builds its packet in the result itself (one local for all arms was copied
@@ -154,7 +153,7 @@ pub fn decode(
     let Some(header) = FixedHeader::parse(buf, version, max_size)? else {
         return Ok(None);
     };
-    let total = header.header_len + header.remaining_len;
+    let total = header.total_len();
     if buf.len() < total {
         return Ok(None);
     }
