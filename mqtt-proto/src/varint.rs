@@ -15,7 +15,18 @@ pub(crate) fn parse_streaming(input: &[u8]) -> Result<Option<(u32, usize)>, Deco
     match input.first() {
         // One byte (a value under 128: most lengths and every property identifier).
         Some(&byte) if byte < 0x80 => Ok(Some((u32::from(byte), 1))),
-        _ => parse_long(input),
+        // Two and three bytes (a PUBLISH of up to 16 KiB, 2 MiB) without the loop: minimal, as
+        // the last byte is not 0.
+        _ => match *input {
+            [low, high @ 0x01..=0x7f, ..] => {
+                Ok(Some((u32::from(low & 0x7f) | u32::from(high) << 7, 2)))
+            }
+            [low, mid @ 0x80..=0xff, high @ 0x01..=0x7f, ..] => Ok(Some((
+                u32::from(low & 0x7f) | u32::from(mid & 0x7f) << 7 | u32::from(high) << 14,
+                3,
+            ))),
+            _ => parse_long(input),
+        },
     }
 }
 
@@ -131,6 +142,7 @@ pub(crate) fn put(buf: &mut impl BufMut, mut value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use alloc::vec::Vec;
 
     #[test]
@@ -165,6 +177,26 @@ mod tests {
             assert_eq!(encoded_len(value), bytes.len());
             assert_eq!(parse_streaming(bytes), Ok(Some((value, bytes.len()))));
         }
+    }
+
+    #[test]
+    fn the_short_paths_agree_with_the_loop_on_every_prefix() {
+        // Every first two bytes, alone and followed by what may end or continue a varint.
+        for first in 0..=u8::MAX {
+            for second in 0..=u8::MAX {
+                for tail in [&[][..], &[0x00], &[0x01], &[0x7f], &[0x80], &[0x80, 0x01]] {
+                    let mut input = vec![first, second];
+                    input.extend_from_slice(tail);
+                    assert_eq!(parse_streaming(&input), parse_long(&input), "{input:02x?}");
+                }
+            }
+            assert_eq!(
+                parse_streaming(&[first]),
+                parse_long(&[first]),
+                "{first:02x}"
+            );
+        }
+        assert_eq!(parse_streaming(&[]), Ok(None));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! are repeatable whatever else the machine does).
 //!
 //! `cargo build --release -p benches --bin profile && valgrind --tool=callgrind target/release/profile encode`
+//! (`OP N`: N operations, 100,000 unless given).
 
 use std::hint::black_box;
 
@@ -17,7 +18,15 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let v = ProtocolVersion::V311;
-    let packet = publish(64, QoS::AtLeastOnce, false);
+    // `decode_ref_1024`, `mqttrs_decode_1024`, …: the PUBLISH decode ops with another payload
+    // size than 64 bytes (a remaining length of more than one byte from 128 on).
+    let (what, size) = match what.rsplit_once('_') {
+        Some((op, size)) if op.contains("decode") && size.parse::<usize>().is_ok() => {
+            (op.to_owned(), size.parse().unwrap_or(64))
+        }
+        _ => (what, 64),
+    };
+    let packet = publish(size, QoS::AtLeastOnce, false);
     let bytes = wire(&packet, v);
     let sub = subscribe10();
     let sub_bytes = wire(&sub, v);
