@@ -4,9 +4,9 @@
 # Short by default (a few minutes); `--long` measures longer and sends 3x more messages a run
 # (each end-to-end row is the median of three runs).
 # The codec bench runs in several processes (3, `--long` 5) and each row's time is its median
-# over them: a row near parity reads up to 2x apart from one process to the next, ours and the
-# peers' alike, with where the process's stack and heap land (address-space randomization; see
-# benches/layout.sh), which one process cannot tell from a real difference.
+# over them: a row near parity reads up to 2x apart from one process to the next, ours and
+# the peers' alike, with the machine's load and where the process's stack and heap land (see
+# benches/repeat.sh), which one process cannot tell from a real difference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
