@@ -256,13 +256,16 @@ pub enum EncodeError {
         /// The peer's limit.
         max: u32,
     },
-    /// The output slice given to `encode_to_slice` is too small.
+    /// The output slice given to `encode_to_slice` is too small. Both counts are below the
+    /// largest MQTT packet (256 MiB), so they fit a `u32`: that keeps this error, and a
+    /// `Result<usize, EncodeError>`, at 16 bytes (returned in two registers, copied as two
+    /// words).
     #[error("buffer of {available} bytes too small for a packet of {needed}")]
     BufferTooSmall {
         /// Bytes the packet needs.
-        needed: usize,
+        needed: u32,
         /// Bytes available.
-        available: usize,
+        available: u32,
     },
 }
 
@@ -283,5 +286,19 @@ impl EncodeError {
             DecodeError::NullCharacter => Self::NullCharacter,
             _ => Self::InvalidTopicFilter,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encode_result_is_two_words() {
+        // Returned in two registers and copied as two words: at 24 bytes the result of every
+        // encode went through memory, copied field by field (criterion: the empty PUBLISH
+        // encode 5.3 to 10 ns from one process to the next).
+        assert_eq!(core::mem::size_of::<EncodeError>(), 16);
+        assert_eq!(core::mem::size_of::<Result<usize, EncodeError>>(), 16);
     }
 }

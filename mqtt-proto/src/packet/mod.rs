@@ -356,9 +356,10 @@ impl Packet<Owned> {
         let sizes = self.sizes(version)?;
         let total = wire::total_len(sizes.body())?;
         let Some(mut window) = out.get_mut(..total) else {
+            // `total` is at most the largest packet and `out` is shorter: both fit.
             return Err(EncodeError::BufferTooSmall {
-                needed: total,
-                available: out.len(),
+                needed: u32::try_from(total).unwrap_or(u32::MAX),
+                available: u32::try_from(out.len()).unwrap_or(u32::MAX),
             });
         };
         self.put(version, &sizes, &mut window);
