@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use bytes::BytesMut;
-use mqtt_proto::{decode, decode_ref, Packet, ProtocolVersion};
+use mqtt_proto::{decode, decode_ref, EncodeError, Packet, ProtocolVersion};
 
 /// Bytes from space-separated hex pairs.
 pub fn hex(s: &str) -> Vec<u8> {
@@ -55,6 +55,15 @@ pub fn encode(packet: &Packet, version: ProtocolVersion) -> Vec<u8> {
     assert_eq!((written, buf.len()), (len, len), "encoded_len is exact");
     let mut slice = vec![0; len];
     assert_eq!(packet.encode_to_slice(version, &mut slice), Ok(len));
+    let short = len - 1;
+    assert_eq!(
+        packet.encode_to_slice(version, &mut slice[..short]),
+        Err(EncodeError::BufferTooSmall {
+            needed: u32::try_from(len).expect("a packet's size fits a u32"),
+            available: u32::try_from(short).expect("shorter"),
+        }),
+        "one byte short"
+    );
     assert_eq!(slice, buf.to_vec(), "slice and BytesMut encodings agree");
     buf.to_vec()
 }
