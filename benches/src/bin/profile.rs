@@ -20,10 +20,11 @@ fn main() {
     let v = ProtocolVersion::V311;
     // `decode_ref_1024`, `mqttrs_decode_1024`, …: the PUBLISH decode ops with another payload
     // size than 64 bytes (a remaining length of more than one byte from 128 on).
-    let (what, size) = match what.rsplit_once('_') {
-        Some((op, size)) if op.contains("decode") && size.parse::<usize>().is_ok() => {
-            (op.to_owned(), size.parse().unwrap_or(64))
-        }
+    let sized = what
+        .rsplit_once('_')
+        .and_then(|(op, size)| Some((op, size.parse::<usize>().ok()?)));
+    let (what, size) = match sized {
+        Some((op, size)) if op.contains("decode") => (op.to_owned(), size),
         _ => (what, 64),
     };
     let packet = publish(size, QoS::AtLeastOnce, false);
