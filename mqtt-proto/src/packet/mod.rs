@@ -170,12 +170,14 @@ pub fn decode(
             return Ok(Some(response(t, PubResponse::new(id))));
         }
     }
-    let frame: Bytes = buf.split_to(total).freeze();
     if t == PacketType::Publish {
         return Ok(Some(Packet::Publish(fast::owned_publish(
-            header, frame, version,
+            header,
+            buf.split_to(total),
+            version,
         )?)));
     }
+    let frame: Bytes = buf.split_to(total).freeze();
     let packet = parse_body(header, &frame[header.header_len..], version)?;
     Ok(Some(packet.into_owned(&frame)))
 }
