@@ -177,6 +177,14 @@ pub fn decode(
             version,
         )?)));
     }
+    if total == header.header_len {
+        // An empty body (PINGREQ, PINGRESP, a DISCONNECT or AUTH without a reason code) keeps
+        // nothing of the frame: read without splitting it off, so no reference count.
+        buf.advance(total);
+        return Ok(Some(
+            parse_body(header, &[], version)?.into_owned(&Bytes::new()),
+        ));
+    }
     let frame: Bytes = buf.split_to(total).freeze();
     let packet = parse_body(header, &frame[header.header_len..], version)?;
     Ok(Some(packet.into_owned(&frame)))
