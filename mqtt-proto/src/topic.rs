@@ -62,7 +62,10 @@ fn is_special(b: u8) -> bool {
 
 /// True when `bytes` holds a NUL (U+0000), eight bytes at a time (short strings are the rule,
 /// where `memchr`'s set-up costs more than the search).
-#[inline]
+/// Always inlined, measured with callgrind: left to `#[inline]`, LLVM kept it out of line in
+/// the MQTT 5 PUBLISH encoder once the owned decoder changed (353 -> 386 instructions).
+#[allow(clippy::inline_always)] // measured with callgrind
+#[inline(always)]
 pub(crate) fn has_nul(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
