@@ -168,7 +168,6 @@ pub(crate) fn owned_publish(
 ) -> Result<Publish, DecodeError> {
     // The topic only needs checking here (its `&str` is not kept).
     let mut topic_len = 0;
-    let mut has_properties = false;
     let view = publish_as(
         header.flags,
         &frame[header.header_len..],
@@ -181,14 +180,16 @@ pub(crate) fn owned_publish(
                 Err(DecodeError::InvalidUtf8)
             }
         },
-        // A non-empty property block is read from the frozen frame, below; taken as holding a
-        // Topic Alias meanwhile, so an empty topic is judged there too.
-        |block, (): &mut ()| {
-            has_properties = true;
+        // A non-empty property block is only marked here (the view's properties) and read from
+        // the frozen frame, below; taken as holding a Topic Alias meanwhile, so an empty topic
+        // is judged there too.
+        |block, present: &mut bool| {
+            *present = true;
             Ok((block, true))
         },
     )?;
     let (dup, qos, retain, packet_id) = (view.dup, view.qos, view.retain, view.packet_id);
+    let has_properties = view.properties;
     let topic_start = header.header_len + 2;
     let topic_end = topic_start + topic_len;
     // Where the payload starts, or the property block when there is one.
