@@ -15,7 +15,7 @@ use crate::header::{FixedHeader, PacketType, ProtocolVersion, QoS};
 use crate::storage::{Borrowed, IntoOwned};
 use crate::topic_strings::TopicName;
 
-use super::publish::{PubResponse, Publish};
+use super::publish::{topic_present, PubResponse, Publish};
 use super::publish_properties::{general_properties, owned_publish_properties, read_into};
 
 pub(crate) const TRUNCATED: DecodeError = DecodeError::Truncated {
@@ -133,10 +133,7 @@ fn publish_as<'a, P: Default>(
             _ => properties(rest, props.insert(P::default()))?,
         },
     };
-    // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
-    if raw_topic.is_empty() && !aliased {
-        return Err(DecodeError::EmptyTopicName);
-    }
+    topic_present(raw_topic.is_empty(), aliased)?;
     Ok(View {
         dup,
         qos,
@@ -239,10 +236,7 @@ fn owned_properties(
             let (payload, props) = general_properties(block)?;
             (payload, crate::Boxed::new(props.into_owned(frame)))
         };
-    // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
-    if empty_topic && properties.topic_alias.is_none() {
-        return Err(DecodeError::EmptyTopicName);
-    }
+    topic_present(empty_topic, properties.topic_alias.is_some())?;
     Ok((frame.len() - payload.len(), properties))
 }
 

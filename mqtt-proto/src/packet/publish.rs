@@ -10,6 +10,17 @@ use crate::storage::{Borrowed, IntoOwned, Owned, Storage};
 use crate::topic_strings::TopicName;
 use crate::wire::{self, bad, PResult};
 
+/// The PUBLISH topic rule, for every decoder: a topic name may be empty only when a Topic Alias
+/// stands for it (MQTT 5) [MQTT-3.3.2-8 .. -12].
+#[allow(clippy::inline_always)] // two tests on the hot path of every PUBLISH decode
+#[inline(always)]
+pub(crate) fn topic_present(empty: bool, aliased: bool) -> Result<(), DecodeError> {
+    if empty && !aliased {
+        return Err(DecodeError::EmptyTopicName);
+    }
+    Ok(())
+}
+
 /// PUBLISH: an application message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publish<S: Storage = Owned> {
@@ -85,9 +96,8 @@ impl<'a> Publish<Borrowed<'a>> {
             }
             ProtocolVersion::V311 => (rest, false),
         };
-        // MQTT 5 allows an empty topic when a Topic Alias is present [MQTT-3.3.2-8 .. -12].
-        if topic.is_empty() && !aliased {
-            return bad(DecodeError::EmptyTopicName);
+        if let Err(e) = topic_present(topic.is_empty(), aliased) {
+            return bad(e);
         }
         let properties = crate::LazyRef::new(properties::raw_block(rest, payload));
         let publish = Publish {
